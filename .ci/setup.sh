@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the lab need on a fresh Debian 12 machine, as root or with
+# sudo. Idempotent and quick once done: apt packages, the musl target, rustfmt/clippy, and the
+# pinned Python venv in build/venv (recreated only when tests/requirements.txt changes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  rsync openssh-server openssh-client   # real rsync over real sshd: the NFS sites
+  musl-tools                            # C parts of crates (aws-lc-sys) for static musl builds
+  openjdk-17-jre-headless               # ansible-rulebook runs Drools on the JVM
+  python3-venv curl ca-certificates
+)
+
+sudo_() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+# kubectl checks the fake API server; Debian's own client where the image has none.
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
+  || rustup target add x86_64-unknown-linux-musl
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+venv=build/venv
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum tests/requirements.txt | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: creating the Python venv in $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-cache-dir -r tests/requirements.txt
+  echo "$want" > "$stamp"
+fi
+echo "setup: ok"

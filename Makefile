@@ -1,0 +1,27 @@
+# The commands a person types. CI runs `make test` (through .ci/run).
+.PHONY: help setup build collection lint test test-rust test-py lab lab-up lab-down lab-status bench clean
+
+help:
+	@echo "make lab        bring up the local DR lab and run the three modes in it"
+	@echo "make test       install what is missing, then run every check CI runs"
+	@echo "make setup      install apt packages, the musl target and the Python venv"
+	@echo "make collection build the ocpdr.dr collection tarball into build/"
+	@echo "make lab-up | lab-status | lab-down   manage the lab by hand"
+	@echo "make bench      run the benchmarks behind docs/BENCHMARKS.md"
+
+setup:
+	.ci/setup.sh
+
+build:
+	cargo build --workspace
+
+collection: setup
+	.ci/build-collection.sh
+
+test: setup
+	.ci/test.sh
+
+clean:
+	rm -rf build
+	find collection/plugins/modules -type f ! -name "*.yml" -delete
+	cargo clean

@@ -1,0 +1,413 @@
+//! The Ansible binary-module protocol, written once for every module of the `ocpdr.dr`
+//! collection.
+//!
+//! ansible-core runs a binary module as `<module> <args file>`: the file holds one JSON object
+//! with the options the user wrote (no defaults applied, nothing validated) plus the
+//! controller's `_ansible_*` keys. The module must print exactly one JSON object; ansible-core
+//! ignores the exit status once that JSON parses, so a failure must say `"failed": true`. Nothing
+//! masks secrets or enforces check mode for us. [`run`] does all of that:
+//!
+//! - splits off the `_ansible_*` keys into a [`Context`] (check mode, diff mode, verbosity);
+//! - deserializes the rest into the module's typed options, which reject unknown keys (the
+//!   message lists the valid ones) and name the field and the expected type on a type error;
+//! - prints one JSON object with `changed`, and on any error `failed: true` and a `msg`, exit
+//!   status 1; a panic is caught and reported the same way;
+//! - replaces the value of every option the module declares secret with `********` wherever it
+//!   would appear in the output.
+//!
+//! Running a module by hand, `<module> args.json`, behaves exactly the same way.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::panic::{self, AssertUnwindSafe};
+use std::process::ExitCode;
+
+/// What replaces a secret value in any output.
+pub const MASK: &str = "********";
+
+/// The controller's view of this invocation, from the `_ansible_*` keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Context {
+    /// `--check` or `check_mode: true`: change nothing, report what would change.
+    pub check_mode: bool,
+    /// `--diff` or `diff: true`: include a `diff` in the result.
+    pub diff: bool,
+    /// The number of `-v` given to ansible-playbook.
+    pub verbosity: u64,
+}
+
+impl Context {
+    fn from_controller_keys(keys: &Map<String, Value>) -> Self {
+        let flag = |key: &str| keys.get(key).and_then(Value::as_bool).unwrap_or(false);
+        Context {
+            check_mode: flag("_ansible_check_mode"),
+            diff: flag("_ansible_diff"),
+            verbosity: keys
+                .get("_ansible_verbosity")
+                .and_then(Value::as_u64)
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// A module: typed options in, an [`Outcome`] or a [`Failure`] out.
+pub trait Module {
+    /// The module's options; use `#[serde(deny_unknown_fields)]` so typos are rejected.
+    type Options: DeserializeOwned;
+
+    /// JSON pointers (e.g. `/api_key`, `/source/s3/secret_key`) of options whose values must
+    /// never appear in the output.
+    const SECRETS: &'static [&'static str] = &[];
+
+    /// Does the work. Must not change anything when `ctx.check_mode` is set.
+    fn run(options: Self::Options, ctx: &Context) -> Result<Outcome, Failure>;
+}
+
+/// A successful result: `changed` plus the module's return values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    changed: bool,
+    values: Map<String, Value>,
+    warnings: Vec<String>,
+    diff: Option<Value>,
+}
+
+impl Outcome {
+    /// A result that did (`true`) or did not (`false`) change the system.
+    pub fn new(changed: bool) -> Self {
+        Outcome {
+            changed,
+            ..Default::default()
+        }
+    }
+
+    /// Adds a return value. Serializing plain data cannot fail; a value that cannot be
+    /// represented in JSON becomes `null`.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
+        self.values.insert(
+            key.to_owned(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
+        self
+    }
+
+    /// Adds a warning that ansible-playbook prints as `[WARNING]: ...`.
+    #[must_use]
+    pub fn warn(mut self, warning: impl Into<String>) -> Self {
+        self.warnings.push(warning.into());
+        self
+    }
+
+    /// Sets the `diff` (one `{before, after, before_header, after_header}` or a list of them).
+    /// Only emitted when the controller asked for diff mode.
+    #[must_use]
+    pub fn diff(mut self, diff: Value) -> Self {
+        self.diff = Some(diff);
+        self
+    }
+}
+
+/// One entry of a `diff` result for an object rewritten in memory: pretty JSON before and after,
+/// headed by the object's identity, as ansible-playbook prints file diffs.
+pub fn object_diff(header: &str, before: &Value, after: &Value) -> Value {
+    let pretty = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default() + "\n";
+    serde_json::json!({
+        "before_header": format!("{header} (source)"),
+        "after_header": format!("{header} (for DR)"),
+        "before": pretty(before),
+        "after": pretty(after),
+    })
+}
+
+/// A failed result: a message a person can act on, plus any values worth returning anyway
+/// (e.g. the volumes that did sync when others failed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    msg: String,
+    values: Map<String, Value>,
+}
+
+impl Failure {
+    /// A failure with this message.
+    pub fn new(msg: impl Into<String>) -> Self {
+        Failure {
+            msg: msg.into(),
+            values: Map::new(),
+        }
+    }
+
+    /// Adds a return value to the failed result.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Self {
+        self.values.insert(
+            key.to_owned(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
+        self
+    }
+
+    /// The message.
+    pub fn msg(&self) -> &str {
+        &self.msg
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(err: anyhow::Error) -> Self {
+        Failure::new(format!("{err:#}"))
+    }
+}
+
+/// Runs module `M` on the args file named by `argv[1]` and prints its one JSON result.
+///
+/// Use as the whole `main` of a module binary:
+/// `fn main() -> ExitCode { ocpdr_modules::run::<MyModule>() }`.
+pub fn run<M: Module>() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let (result, exit) = invoke::<M>(&args);
+    println!("{result}");
+    exit
+}
+
+/// The whole protocol minus the printing: returns the JSON line and the exit status.
+fn invoke<M: Module>(args: &[String]) -> (Value, ExitCode) {
+    let mut secrets = Vec::new();
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        let (ctx, options) = load_args(args, M::SECRETS, &mut secrets)?;
+        let options: M::Options = parse_options(options)?;
+        M::run(options, &ctx).map(|outcome| (ctx, outcome))
+    }));
+    // The default panic hook still prints the location to stderr, for `-vvv` debugging.
+    let outcome = outcome.unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(Failure::new(format!(
+            "internal error in the module (please report it): {what}"
+        )))
+    });
+
+    let (mut result, exit) = match outcome {
+        Ok((ctx, outcome)) => (success_json(outcome, &ctx), ExitCode::SUCCESS),
+        Err(failure) => {
+            let mut result = failure.values;
+            result.insert("changed".into(), Value::Bool(false));
+            result.insert("failed".into(), Value::Bool(true));
+            result.insert("msg".into(), Value::String(failure.msg));
+            (Value::Object(result), ExitCode::FAILURE)
+        }
+    };
+    mask_secrets(&mut result, &secrets);
+    (result, exit)
+}
+
+fn success_json(outcome: Outcome, ctx: &Context) -> Value {
+    let mut result = Map::new();
+    result.insert("changed".into(), Value::Bool(outcome.changed));
+    for (key, value) in outcome.values {
+        result.insert(key, value);
+    }
+    if !outcome.warnings.is_empty() {
+        result.insert("warnings".into(), outcome.warnings.into());
+    }
+    if ctx.diff
+        && let Some(diff) = outcome.diff
+    {
+        result.insert("diff".into(), diff);
+    }
+    Value::Object(result)
+}
+
+/// Reads the args file, collects secret values, and splits off the controller's keys.
+fn load_args(
+    args: &[String],
+    secret_pointers: &[&str],
+    secrets: &mut Vec<String>,
+) -> Result<(Context, Value), Failure> {
+    let program = args.first().map_or("module", String::as_str);
+    let [_, path] = args else {
+        return Err(Failure::new(format!(
+            "usage: {program} ARGS_FILE, where ARGS_FILE holds the module options as one JSON object \
+             (ansible-playbook writes it; to debug, write one by hand)"
+        )));
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| Failure::new(format!("cannot read the arguments file {path}: {err}")))?;
+    if text.trim().is_empty() {
+        return Err(Failure::new(format!(
+            "the arguments file {path} is empty: expected a JSON object of module options"
+        )));
+    }
+    let value: Value = serde_json::from_str(&text).map_err(|err| {
+        Failure::new(format!(
+            "the arguments file {path} is not valid JSON ({err}): expected a JSON object of module options"
+        ))
+    })?;
+    let Value::Object(mut map) = value else {
+        return Err(Failure::new(format!(
+            "the arguments file {path} holds {}, expected a JSON object of module options",
+            ocpdr_json_type(&value)
+        )));
+    };
+    // Collect secrets first, so that even an error about them cannot echo them.
+    let whole = Value::Object(map.clone());
+    for pointer in secret_pointers {
+        if let Some(Value::String(secret)) = whole.pointer(pointer)
+            && !secret.is_empty()
+        {
+            secrets.push(secret.clone());
+        }
+    }
+    let controller: Map<String, Value> = map
+        .iter()
+        .filter(|(k, _)| k.starts_with("_ansible_"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    map.retain(|k, _| !k.starts_with("_ansible_"));
+    Ok((
+        Context::from_controller_keys(&controller),
+        Value::Object(map),
+    ))
+}
+
+/// Deserializes the options, naming the offending option on error.
+fn parse_options<T: DeserializeOwned>(options: Value) -> Result<T, Failure> {
+    serde_path_to_error::deserialize(options).map_err(|err| {
+        let mut path = err.path().to_string();
+        let inner = err.into_inner().to_string();
+        // serde_path_to_error puts an unknown key into the path; name its parent instead.
+        if inner.starts_with("unknown field") {
+            path = path.rfind('.').map_or(".", |dot| &path[..dot]).to_owned();
+        }
+        let msg = if path == "." {
+            format!("invalid options: {inner}")
+        } else {
+            format!("invalid value for option `{path}`: {inner}")
+        };
+        Failure::new(msg)
+    })
+}
+
+fn ocpdr_json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Replaces every occurrence of every secret in every string of `value`.
+fn mask_secrets(value: &mut Value, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    match value {
+        Value::String(s) => {
+            for secret in secrets {
+                if s.contains(secret.as_str()) {
+                    *s = s.replace(secret.as_str(), MASK);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| mask_secrets(v, secrets)),
+        Value::Object(map) => map.values_mut().for_each(|v| mask_secrets(v, secrets)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Opts {
+        name: String,
+        #[serde(default)]
+        count: u32,
+        #[serde(default)]
+        token: String,
+    }
+
+    struct Echo;
+    impl Module for Echo {
+        type Options = Opts;
+        const SECRETS: &'static [&'static str] = &["/token"];
+        fn run(o: Opts, ctx: &Context) -> Result<Outcome, Failure> {
+            if o.name == "boom" {
+                panic!("kaboom");
+            }
+            if o.name == "fail" {
+                return Err(Failure::new(format!("token {} rejected", o.token)).with("count", o.count));
+            }
+            Ok(Outcome::new(!ctx.check_mode)
+                .with("name", &o.name)
+                .with("echo", format!("{}:{}", o.name, o.token))
+                .diff(json!({"before": "a", "after": "b"})))
+        }
+    }
+
+    fn call(args: Value) -> (Value, ExitCode) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("args");
+        std::fs::write(&path, args.to_string()).unwrap();
+        invoke::<Echo>(&["echo".into(), path.display().to_string()])
+    }
+
+    #[test]
+    fn controller_keys_are_split_off_and_honoured() {
+        let (out, code) = call(json!({"name": "x", "_ansible_check_mode": true, "_ansible_diff": true,
+                                      "_ansible_verbosity": 3, "_ansible_version": "2.19.14"}));
+        assert_eq!(code, ExitCode::SUCCESS);
+        assert_eq!(out["changed"], false);
+        assert_eq!(out["diff"], json!({"before": "a", "after": "b"}));
+        let (out, _) = call(json!({"name": "x"}));
+        assert_eq!(out["changed"], true);
+        assert!(out.get("diff").is_none());
+    }
+
+    #[test]
+    fn option_errors_name_the_option() {
+        let (out, code) = call(json!({"name": "x", "bogus": 1}));
+        assert_eq!(code, ExitCode::FAILURE);
+        assert_eq!(out["failed"], true);
+        assert_eq!(
+            out["msg"],
+            "invalid options: unknown field `bogus`, expected one of `name`, `count`, `token`"
+        );
+        let (out, _) = call(json!({"name": "x", "count": "three"}));
+        assert_eq!(
+            out["msg"],
+            "invalid value for option `count`: invalid type: string \"three\", expected u32"
+        );
+        let (out, _) = call(json!({}));
+        assert_eq!(out["msg"], "invalid options: missing field `name`");
+    }
+
+    #[test]
+    fn secrets_never_leave_the_module() {
+        let (out, _) = call(json!({"name": "fail", "token": "s3cr3t", "count": 2}));
+        assert_eq!(out["msg"], "token ******** rejected");
+        assert_eq!(out["count"], 2);
+        let (out, _) = call(json!({"name": "x", "token": "s3cr3t"}));
+        assert_eq!(out["echo"], "x:********");
+        assert!(!out.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_panic_is_a_failed_result() {
+        let (out, code) = call(json!({"name": "boom"}));
+        assert_eq!(code, ExitCode::FAILURE);
+        assert_eq!(out["failed"], true);
+        assert!(out["msg"].as_str().unwrap().contains("kaboom"), "{out}");
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: each module binary run as ansible-core runs it.
+
+mod util;
+
+mod protocol;
+mod pv_retarget;
+mod resource_clean;

@@ -1,0 +1,75 @@
+//! Harness for running module binaries the way ansible-core does: `<module> <args file>`.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The result of one module run: the single JSON object it printed and its exit status.
+pub struct Run {
+    pub json: Value,
+    pub code: i32,
+    pub stdout: String,
+}
+
+impl Run {
+    /// The `msg` of a failed run.
+    pub fn msg(&self) -> &str {
+        self.json["msg"].as_str().unwrap_or_default()
+    }
+
+    /// Asserts the run failed as a module must: `failed: true`, exit status 1.
+    pub fn assert_failed(&self) -> &Self {
+        assert_eq!(self.json["failed"], true, "{}", self.json);
+        assert_eq!(self.json["changed"], false, "{}", self.json);
+        assert_eq!(self.code, 1, "{}", self.json);
+        self
+    }
+
+    /// Asserts the run succeeded.
+    pub fn assert_ok(&self) -> &Self {
+        assert!(self.json.get("failed").is_none(), "{}", self.json);
+        assert_eq!(self.code, 0, "{}", self.json);
+        self
+    }
+}
+
+/// The path of a module binary built by this package.
+pub fn module_path(name: &str) -> PathBuf {
+    // Cargo builds every binary of the package before its integration tests; all land in one
+    // directory, so one known binary locates the others.
+    Path::new(env!("CARGO_BIN_EXE_pv_retarget")).with_file_name(name)
+}
+
+/// Runs module `name` with `args` written to an args file (controller keys included as given).
+pub fn run(name: &str, args: &Value) -> Run {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("args");
+    std::fs::write(&path, args.to_string()).expect("write args");
+    run_with_file(name, &path)
+}
+
+/// Runs module `name` on an args file that already exists (or deliberately does not).
+pub fn run_with_file(name: &str, path: &Path) -> Run {
+    let out = assert_cmd::Command::new(module_path(name))
+        .arg(path)
+        .output()
+        .expect("module runs");
+    let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "exactly one line of output, got: {stdout}");
+    let json: Value = serde_json::from_str(lines[0]).expect("output is one JSON object");
+    assert!(json.is_object(), "{json}");
+    assert!(json.get("changed").is_some(), "always says changed: {json}");
+    Run {
+        json,
+        code: out.status.code().expect("exited"),
+        stdout,
+    }
+}
+
+/// A fixture from `ocpdr-core/tests/fixtures`, parsed.
+pub fn fixture(file: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ocpdr-core/tests/fixtures")
+        .join(file);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("fixture JSON")
+}

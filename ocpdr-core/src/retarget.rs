@@ -1,0 +1,469 @@
+//! Point NFS PersistentVolumes at the DR NFS server and the mapped export path.
+//!
+//! The DR cluster must mount the DR copy of each volume, never the primary's export: a PV that
+//! still names the primary server would boot the VM from the wrong data, or not at all when the
+//! primary is gone. [`retarget`] rewrites the volume source of in-tree NFS PVs (`spec.nfs`) and
+//! of CSI NFS PVs (`nfs.csi.k8s.io`: `volumeAttributes.server`/`share` and the `volumeHandle`,
+//! which embeds both), forces a reclaim policy (`Retain` by default, so deleting the PV on DR
+//! never asks a provisioner to delete the data), optionally cleans the object, and returns the
+//! source/destination pair that the data sync needs.
+//!
+//! Paths are mapped with a list of prefixes, longest match first. A path no entry maps is an
+//! error unless the caller asks to keep it; a DR path that is relative, contains `..` or is `/`
+//! is always refused.
+
+use crate::clean::{self, CleanOptions};
+use crate::object::{ObjectRef, str_at, value_at};
+use crate::paths::{self, PathError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The CSI driver name of kubernetes-csi/csi-driver-nfs.
+pub const CSI_NFS_DRIVER: &str = "nfs.csi.k8s.io";
+
+/// One path prefix mapping from the primary export tree to the DR export tree.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathMapping {
+    /// Absolute path prefix on the primary NFS server.
+    pub from: String,
+    /// Absolute path prefix on the DR NFS server that replaces `from`.
+    pub to: String,
+}
+
+/// What to do with a path that no [`PathMapping`] covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmapped {
+    /// Refuse the PV: a silent identity mapping could point DR at an unexpected directory.
+    #[default]
+    Fail,
+    /// Use the same path on the DR server.
+    Keep,
+}
+
+/// What to do with a PV that is not NFS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NonNfs {
+    /// Leave it out of the result and say why.
+    #[default]
+    Skip,
+    /// Treat it as an error.
+    Fail,
+}
+
+/// `spec.persistentVolumeReclaimPolicy` values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum ReclaimPolicy {
+    /// Keep the data when the PV is deleted (the DR default).
+    #[default]
+    Retain,
+    /// Let the provisioner delete the data with the PV.
+    Delete,
+    /// Deprecated scrub-and-reuse policy; accepted because the API accepts it.
+    Recycle,
+}
+
+impl ReclaimPolicy {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReclaimPolicy::Retain => "Retain",
+            ReclaimPolicy::Delete => "Delete",
+            ReclaimPolicy::Recycle => "Recycle",
+        }
+    }
+}
+
+/// Everything [`retarget`] needs besides the PV.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetargetOptions {
+    /// Host name or address of the DR NFS server.
+    pub dr_nfs_server: String,
+    /// Path prefix mappings; longest `from` wins.
+    pub path_map: Vec<PathMapping>,
+    /// What to do with a path no mapping covers.
+    pub unmapped: Unmapped,
+    /// The reclaim policy forced on every retargeted PV.
+    pub reclaim_policy: ReclaimPolicy,
+    /// Clean the PV with these options after retargeting; `None` leaves it as is.
+    pub clean: Option<CleanOptions>,
+    /// What to do with a PV that is not NFS.
+    pub non_nfs: NonNfs,
+}
+
+/// Which kind of NFS volume source a PV uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// In-tree `spec.nfs`.
+    Nfs,
+    /// CSI `spec.csi` with driver `nfs.csi.k8s.io`.
+    Csi,
+}
+
+/// The data-sync pair for one retargeted PV.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Volume {
+    /// PV name.
+    pub pv: String,
+    /// Namespace of the PVC the PV was bound to on the primary, if any.
+    pub pvc_namespace: Option<String>,
+    /// Name of that PVC, if any.
+    pub pvc_name: Option<String>,
+    /// Which volume source was rewritten.
+    pub source_kind: SourceKind,
+    /// NFS server on the primary.
+    pub source_server: String,
+    /// Export path of the volume's data on the primary.
+    pub source_path: String,
+    /// NFS server on DR.
+    pub dr_server: String,
+    /// Path of the volume's data on DR.
+    pub dr_path: String,
+}
+
+/// A PV left out of the result, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// PV name.
+    pub name: String,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// The outcome for one PV.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Retargeted {
+    /// The rewritten PV, the removed paths when it was cleaned, and its sync pair.
+    Volume {
+        /// The PV as it should be applied on DR.
+        pv: Value,
+        /// What cleaning removed, when `clean` was asked for.
+        removed: Option<clean::Removed>,
+        /// The data-sync pair.
+        volume: Volume,
+    },
+    /// Not an NFS PV, and `non_nfs` is `skip`.
+    Skipped(Skipped),
+}
+
+/// Why a PV could not be retargeted.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The object is not a PersistentVolume.
+    #[error("expected a PersistentVolume, got kind {kind:?}")]
+    NotAPersistentVolume {
+        /// The kind found.
+        kind: String,
+    },
+    /// `dr_nfs_server` is empty or malformed.
+    #[error("dr_nfs_server {0:?} is not a host name or address")]
+    BadServer(String),
+    /// A `path_map` entry is unusable.
+    #[error("path_map[{index}].{field}: {source}")]
+    BadMapping {
+        /// Position in `path_map`.
+        index: usize,
+        /// `from` or `to`.
+        field: &'static str,
+        /// What is wrong with the path.
+        #[source]
+        source: PathError,
+    },
+    /// A required field of the volume source is missing.
+    #[error("{pv}: {field} is missing or not a string")]
+    MissingField {
+        /// The PV.
+        pv: String,
+        /// The dotted path of the field.
+        field: &'static str,
+    },
+    /// The source or mapped path is unacceptable.
+    #[error("{pv}: {source}")]
+    BadPath {
+        /// The PV.
+        pv: String,
+        /// What is wrong with the path.
+        #[source]
+        source: PathError,
+    },
+    /// No mapping covers the path and `unmapped` is `fail`.
+    #[error(
+        "{pv}: no path_map entry covers {path:?} (known prefixes: {known}); add one, or set unmapped: keep"
+    )]
+    Unmapped {
+        /// The PV.
+        pv: String,
+        /// The unmapped source path.
+        path: String,
+        /// The configured `from` prefixes, for the message.
+        known: String,
+    },
+    /// The PV is not NFS and `non_nfs` is `fail`.
+    #[error("{pv}: {reason}")]
+    NotNfs {
+        /// The PV.
+        pv: String,
+        /// What kind of volume it is.
+        reason: String,
+    },
+    /// Cleaning failed.
+    #[error(transparent)]
+    Clean(#[from] clean::Error),
+}
+
+/// Checks the options once, before any PV is touched.
+pub fn validate(options: &RetargetOptions) -> Result<(), Error> {
+    let server = options.dr_nfs_server.as_str();
+    if server.is_empty() || server.contains(|c: char| c.is_whitespace() || c == '/' || c == '#') {
+        return Err(Error::BadServer(server.to_owned()));
+    }
+    for (index, mapping) in options.path_map.iter().enumerate() {
+        paths::normalize(&mapping.from).map_err(|source| Error::BadMapping {
+            index,
+            field: "from",
+            source,
+        })?;
+        paths::normalize_target(&mapping.to).map_err(|source| Error::BadMapping {
+            index,
+            field: "to",
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Retargets one PV. Call [`validate`] on the options first.
+///
+/// ```
+/// use ocpdr_core::retarget::{retarget, PathMapping, RetargetOptions, Retargeted};
+/// let pv = serde_json::json!({"apiVersion": "v1", "kind": "PersistentVolume",
+///     "metadata": {"name": "pv-1"},
+///     "spec": {"nfs": {"server": "nfs-a", "path": "/exports/app/disk"},
+///              "claimRef": {"namespace": "app", "name": "disk"}}});
+/// let options = RetargetOptions {
+///     dr_nfs_server: "nfs-dr".into(),
+///     path_map: vec![PathMapping { from: "/exports".into(), to: "/dr/exports".into() }],
+///     ..Default::default()
+/// };
+/// let Retargeted::Volume { pv, volume, .. } = retarget(&pv, &options)? else { unreachable!() };
+/// assert_eq!(pv["spec"]["nfs"], serde_json::json!({"server": "nfs-dr", "path": "/dr/exports/app/disk"}));
+/// assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+/// assert_eq!(volume.source_path, "/exports/app/disk");
+/// assert_eq!(volume.pvc_name.as_deref(), Some("disk"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn retarget(pv: &Value, options: &RetargetOptions) -> Result<Retargeted, Error> {
+    let object = ObjectRef::of(pv);
+    if object.kind != "PersistentVolume" {
+        return Err(Error::NotAPersistentVolume { kind: object.kind });
+    }
+    let name = object.name;
+    let pvc_namespace = str_at(pv, &["spec", "claimRef", "namespace"]).map(str::to_owned);
+    let pvc_name = str_at(pv, &["spec", "claimRef", "name"]).map(str::to_owned);
+
+    let mut out = pv.clone();
+    let volume = if value_at(pv, &["spec", "nfs"]).is_some() {
+        retarget_in_tree(&mut out, &name, options)?
+    } else if let Some(driver) = str_at(pv, &["spec", "csi", "driver"]) {
+        if driver != CSI_NFS_DRIVER {
+            return not_nfs(name, format!("CSI driver {driver:?} is not {CSI_NFS_DRIVER}"), options);
+        }
+        retarget_csi(&mut out, &name, options)?
+    } else {
+        let source = describe_source(pv);
+        return not_nfs(name, format!("not an NFS volume ({source})"), options);
+    };
+    out["spec"]["persistentVolumeReclaimPolicy"] =
+        Value::String(options.reclaim_policy.as_str().to_owned());
+
+    let removed = match &options.clean {
+        Some(clean_options) => {
+            let (cleaned, removed) = clean::clean(&out, clean_options)?;
+            out = cleaned;
+            Some(removed)
+        }
+        None => None,
+    };
+    Ok(Retargeted::Volume {
+        pv: out,
+        removed,
+        volume: Volume {
+            pv: name,
+            pvc_namespace,
+            pvc_name,
+            ..volume
+        },
+    })
+}
+
+fn not_nfs(pv: String, reason: String, options: &RetargetOptions) -> Result<Retargeted, Error> {
+    match options.non_nfs {
+        NonNfs::Skip => Ok(Retargeted::Skipped(Skipped { name: pv, reason })),
+        NonNfs::Fail => Err(Error::NotNfs { pv, reason }),
+    }
+}
+
+/// Names the first volume source key found in `spec`, for skip reasons.
+fn describe_source(pv: &Value) -> String {
+    const SOURCES: &[&str] = &[
+        "hostPath",
+        "local",
+        "iscsi",
+        "fc",
+        "rbd",
+        "cephfs",
+        "glusterfs",
+        "awsElasticBlockStore",
+        "gcePersistentDisk",
+        "azureDisk",
+        "azureFile",
+        "vsphereVolume",
+    ];
+    SOURCES
+        .iter()
+        .find(|s| value_at(pv, &["spec", s]).is_some())
+        .map_or_else(|| "no volume source found".to_owned(), |s| format!("spec.{s}"))
+}
+
+fn retarget_in_tree(pv: &mut Value, name: &str, options: &RetargetOptions) -> Result<Volume, Error> {
+    let server = required(pv, name, &["spec", "nfs", "server"], "spec.nfs.server")?;
+    let path = required(pv, name, &["spec", "nfs", "path"], "spec.nfs.path")?;
+    let source_path = source_path(name, &path)?;
+    let dr_path = map_path(name, &source_path, options)?;
+    pv["spec"]["nfs"]["server"] = Value::String(options.dr_nfs_server.clone());
+    pv["spec"]["nfs"]["path"] = Value::String(dr_path.clone());
+    Ok(Volume {
+        pv: String::new(),
+        pvc_namespace: None,
+        pvc_name: None,
+        source_kind: SourceKind::Nfs,
+        source_server: server,
+        source_path,
+        dr_server: options.dr_nfs_server.clone(),
+        dr_path,
+    })
+}
+
+/// csi-driver-nfs: the export is `share`, the volume's directory is `share/subdir`. The mapping
+/// applies to the share; `subdir` stays relative to it.
+fn retarget_csi(pv: &mut Value, name: &str, options: &RetargetOptions) -> Result<Volume, Error> {
+    let attrs = ["spec", "csi", "volumeAttributes"];
+    let server = required(pv, name, &[attrs[0], attrs[1], attrs[2], "server"], "spec.csi.volumeAttributes.server")?;
+    let share = required(pv, name, &[attrs[0], attrs[1], attrs[2], "share"], "spec.csi.volumeAttributes.share")?;
+    let subdir = str_at(pv, &[attrs[0], attrs[1], attrs[2], "subdir"])
+        .unwrap_or_default()
+        .trim_matches('/')
+        .to_owned();
+    let source_share = source_path(name, &share)?;
+    let dr_share = map_path(name, &source_share, options)?;
+    let join = |base: &str| {
+        if subdir.is_empty() {
+            base.to_owned()
+        } else if base == "/" {
+            format!("/{subdir}")
+        } else {
+            format!("{base}/{subdir}")
+        }
+    };
+    // The joined paths must be as safe as the share: `subdir` could hold `..`.
+    let source_path = source_path(name, &join(&source_share))?;
+    let dr_path = paths::normalize_target(&join(&dr_share)).map_err(|source| Error::BadPath {
+        pv: name.to_owned(),
+        source,
+    })?;
+
+    let csi = &mut pv["spec"]["csi"];
+    csi["volumeAttributes"]["server"] = Value::String(options.dr_nfs_server.clone());
+    csi["volumeAttributes"]["share"] = Value::String(dr_share.clone());
+    if let Some(handle) = csi.get("volumeHandle").and_then(Value::as_str) {
+        let rewritten = rewrite_volume_handle(handle, &server, &options.dr_nfs_server, &dr_share);
+        csi["volumeHandle"] = Value::String(rewritten);
+    }
+    Ok(Volume {
+        pv: String::new(),
+        pvc_namespace: None,
+        pvc_name: None,
+        source_kind: SourceKind::Csi,
+        source_server: server,
+        source_path,
+        dr_server: options.dr_nfs_server.clone(),
+        dr_path,
+    })
+}
+
+/// Rewrites a csi-driver-nfs volume handle, `server#share#subdir[#uuid[#onDelete]]` with the
+/// share trimmed of `/` (or the legacy `server/share/subdir`), so that it names the DR server and
+/// share. A handle in neither form is an arbitrary ID chosen for a static PV: it is kept, since
+/// it stays unique on the DR cluster.
+pub fn rewrite_volume_handle(handle: &str, source_server: &str, dr_server: &str, dr_share: &str) -> String {
+    let server = source_server.trim_matches('/');
+    let share = dr_share.trim_matches('/');
+    let mut segments: Vec<&str> = handle.split('#').collect();
+    if segments.len() >= 3 && segments[0] == server {
+        segments[0] = dr_server;
+        segments[1] = share;
+        return segments.join("#");
+    }
+    if segments.len() == 1
+        && let Some(rest) = handle.strip_prefix(server).and_then(|r| r.strip_prefix('/'))
+        && let Some((_old_share, subdir)) = rest.rsplit_once('/')
+    {
+        return format!("{dr_server}/{share}/{subdir}");
+    }
+    handle.to_owned()
+}
+
+fn required(pv: &Value, name: &str, path: &[&str], field: &'static str) -> Result<String, Error> {
+    str_at(pv, path)
+        .map(str::to_owned)
+        .ok_or_else(|| Error::MissingField {
+            pv: name.to_owned(),
+            field,
+        })
+}
+
+fn source_path(pv: &str, path: &str) -> Result<String, Error> {
+    paths::normalize(path).map_err(|source| Error::BadPath {
+        pv: pv.to_owned(),
+        source,
+    })
+}
+
+/// Maps a normalised source path through `path_map` (longest `from` wins) and checks the result.
+fn map_path(pv: &str, path: &str, options: &RetargetOptions) -> Result<String, Error> {
+    let best = options
+        .path_map
+        .iter()
+        .filter_map(|m| {
+            let from = paths::normalize(&m.from).ok()?;
+            let rest = paths::strip_root(path, &from)?.to_owned();
+            Some((from.len(), m, rest))
+        })
+        .max_by_key(|(len, _, _)| *len);
+    let mapped = match (best, options.unmapped) {
+        (Some((_, mapping, rest)), _) => format!("{}{rest}", mapping.to),
+        (None, Unmapped::Keep) => path.to_owned(),
+        (None, Unmapped::Fail) => {
+            let known: Vec<&str> = options.path_map.iter().map(|m| m.from.as_str()).collect();
+            return Err(Error::Unmapped {
+                pv: pv.to_owned(),
+                path: path.to_owned(),
+                known: if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                },
+            });
+        }
+    };
+    paths::normalize_target(&mapped).map_err(|source| Error::BadPath {
+        pv: pv.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests;
