@@ -7,7 +7,7 @@ venv=build/venv
 step() { printf '\n==> %s\n' "$*"; }
 
 step "cargo fmt --check"
-cargo fmt --all -- --check
+cargo fmt --all -- --check --color never
 step "cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 step "cargo test"

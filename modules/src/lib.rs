@@ -347,7 +347,9 @@ mod tests {
                 panic!("kaboom");
             }
             if o.name == "fail" {
-                return Err(Failure::new(format!("token {} rejected", o.token)).with("count", o.count));
+                return Err(
+                    Failure::new(format!("token {} rejected", o.token)).with("count", o.count)
+                );
             }
             Ok(Outcome::new(!ctx.check_mode)
                 .with("name", &o.name)
@@ -365,8 +367,10 @@ mod tests {
 
     #[test]
     fn controller_keys_are_split_off_and_honoured() {
-        let (out, code) = call(json!({"name": "x", "_ansible_check_mode": true, "_ansible_diff": true,
-                                      "_ansible_verbosity": 3, "_ansible_version": "2.19.14"}));
+        let (out, code) = call(
+            json!({"name": "x", "_ansible_check_mode": true, "_ansible_diff": true,
+                                      "_ansible_verbosity": 3, "_ansible_version": "2.19.14"}),
+        );
         assert_eq!(code, ExitCode::SUCCESS);
         assert_eq!(out["changed"], false);
         assert_eq!(out["diff"], json!({"before": "a", "after": "b"}));

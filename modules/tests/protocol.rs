@@ -9,7 +9,11 @@ fn missing_args_file_is_a_failed_result() {
     let missing = dir.path().join("nope");
     let r = run_with_file("pv_retarget", &missing);
     r.assert_failed();
-    assert!(r.msg().starts_with("cannot read the arguments file"), "{}", r.msg());
+    assert!(
+        r.msg().starts_with("cannot read the arguments file"),
+        "{}",
+        r.msg()
+    );
     assert!(r.msg().contains("No such file"), "{}", r.msg());
 }
 
@@ -20,7 +24,11 @@ fn empty_args_file_is_a_failed_result() {
     std::fs::write(&path, "  \n").unwrap();
     let r = run_with_file("resource_clean", &path);
     r.assert_failed();
-    assert!(r.msg().contains("is empty: expected a JSON object"), "{}", r.msg());
+    assert!(
+        r.msg().contains("is empty: expected a JSON object"),
+        "{}",
+        r.msg()
+    );
 }
 
 #[test]
@@ -34,7 +42,11 @@ fn malformed_json_is_a_failed_result() {
     std::fs::write(&path, "[1, 2]").unwrap();
     let r = run_with_file("resource_clean", &path);
     r.assert_failed();
-    assert!(r.msg().contains("holds a list, expected a JSON object"), "{}", r.msg());
+    assert!(
+        r.msg().contains("holds a list, expected a JSON object"),
+        "{}",
+        r.msg()
+    );
 }
 
 #[test]
@@ -50,7 +62,10 @@ fn no_args_file_prints_usage_as_a_failed_result() {
 
 #[test]
 fn unknown_option_lists_the_valid_ones() {
-    let r = run("resource_clean", &json!({"resources": [], "annotation": "all"}));
+    let r = run(
+        "resource_clean",
+        &json!({"resources": [], "annotation": "all"}),
+    );
     r.assert_failed();
     assert_eq!(
         r.msg(),
@@ -61,7 +76,10 @@ fn unknown_option_lists_the_valid_ones() {
 
 #[test]
 fn wrong_type_names_the_field_and_expected_type() {
-    let r = run("pv_retarget", &json!({"resources": [], "dr_nfs_server": "nfs-dr", "clean": "yes"}));
+    let r = run(
+        "pv_retarget",
+        &json!({"resources": [], "dr_nfs_server": "nfs-dr", "clean": "yes"}),
+    );
     r.assert_failed();
     assert_eq!(
         r.msg(),
@@ -75,7 +93,10 @@ fn wrong_type_names_the_field_and_expected_type() {
         r.msg(),
         "invalid value for option `path_map[0]`: unknown field `too`, expected `from` or `to`"
     );
-    let r = run("resource_clean", &json!({"resources": [], "annotations": "some"}));
+    let r = run(
+        "resource_clean",
+        &json!({"resources": [], "annotations": "some"}),
+    );
     assert_eq!(
         r.msg(),
         "invalid value for option `annotations`: unknown variant `some`, expected one of `system`, `all`, `none`"
@@ -97,5 +118,8 @@ fn controller_keys_are_accepted() {
                 "_ansible_version": "2.19.14", "_ansible_tmpdir": "/tmp/x", "_ansible_remote_tmp": "~/.ansible/tmp"}),
     );
     r.assert_ok();
-    assert_eq!(r.json, json!({"changed": false, "resources": [], "removed": []}));
+    assert_eq!(
+        r.json,
+        json!({"changed": false, "resources": [], "removed": []})
+    );
 }

@@ -13,12 +13,24 @@ fn args(resources: serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn retargets_in_tree_and_csi_pvs() {
-    let r = run("pv_retarget", &args(json!([fixture("pv-nfs-bound.json"), fixture("pv-csi-nfs.json")])));
+    let r = run(
+        "pv_retarget",
+        &args(json!([
+            fixture("pv-nfs-bound.json"),
+            fixture("pv-csi-nfs.json")
+        ])),
+    );
     r.assert_ok();
     assert_eq!(r.json["changed"], false);
     let pvs = r.json["resources"].as_array().unwrap();
-    assert_eq!(pvs[0]["spec"]["nfs"], json!({"path": "/srv/dr/app-ns1/rhel9-vm-disk", "server": "nfs-dr.example.com"}));
-    assert_eq!(pvs[1]["spec"]["csi"]["volumeAttributes"]["share"], "/srv/dr/csi");
+    assert_eq!(
+        pvs[0]["spec"]["nfs"],
+        json!({"path": "/srv/dr/app-ns1/rhel9-vm-disk", "server": "nfs-dr.example.com"})
+    );
+    assert_eq!(
+        pvs[1]["spec"]["csi"]["volumeAttributes"]["share"],
+        "/srv/dr/csi"
+    );
     assert_eq!(
         pvs[1]["spec"]["csi"]["volumeHandle"],
         "nfs-dr.example.com#srv/dr/csi#pvc-4bcbf944-b6f7-4bd0-b50f-3c3dd00efc64##"
@@ -40,10 +52,16 @@ fn retargets_in_tree_and_csi_pvs() {
 fn non_nfs_pvs_are_skipped_with_a_warning_or_fail() {
     let local = json!({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "local-ssd"},
                        "spec": {"local": {"path": "/mnt/ssd"}, "capacity": {"storage": "1Gi"}}});
-    let r = run("pv_retarget", &args(json!([fixture("pv-nfs-bound.json"), local.clone()])));
+    let r = run(
+        "pv_retarget",
+        &args(json!([fixture("pv-nfs-bound.json"), local.clone()])),
+    );
     r.assert_ok();
     assert_eq!(r.json["resources"].as_array().unwrap().len(), 1);
-    assert_eq!(r.json["skipped"], json!([{"name": "local-ssd", "reason": "not an NFS volume (spec.local)"}]));
+    assert_eq!(
+        r.json["skipped"],
+        json!([{"name": "local-ssd", "reason": "not an NFS volume (spec.local)"}])
+    );
     assert_eq!(
         r.json["warnings"],
         json!(["skipped 1 PersistentVolume(s) that are not NFS: local-ssd"])
@@ -53,14 +71,26 @@ fn non_nfs_pvs_are_skipped_with_a_warning_or_fail() {
     strict["non_nfs"] = json!("fail");
     let r = run("pv_retarget", &strict);
     r.assert_failed();
-    assert_eq!(r.msg(), "resources[1]: local-ssd: not an NFS volume (spec.local)");
+    assert_eq!(
+        r.msg(),
+        "resources[1]: local-ssd: not an NFS volume (spec.local)"
+    );
 }
 
 #[test]
 fn a_non_pv_resource_is_named_by_index_and_kind() {
-    let r = run("pv_retarget", &args(json!([fixture("pv-nfs-bound.json"), fixture("pvc-datavolume.json")])));
+    let r = run(
+        "pv_retarget",
+        &args(json!([
+            fixture("pv-nfs-bound.json"),
+            fixture("pvc-datavolume.json")
+        ])),
+    );
     r.assert_failed();
-    assert_eq!(r.msg(), "resources[1]: expected a PersistentVolume, got kind \"PersistentVolumeClaim\"");
+    assert_eq!(
+        r.msg(),
+        "resources[1]: expected a PersistentVolume, got kind \"PersistentVolumeClaim\""
+    );
 }
 
 #[test]
@@ -84,7 +114,13 @@ fn unmapped_keep_and_reclaim_policy() {
     );
     r.assert_ok();
     let pv = &r.json["resources"][0];
-    assert_eq!(pv["spec"]["nfs"], json!({"path": "/exports/app-ns1/rhel9-vm-disk", "server": "10.0.0.9"}));
+    assert_eq!(
+        pv["spec"]["nfs"],
+        json!({"path": "/exports/app-ns1/rhel9-vm-disk", "server": "10.0.0.9"})
+    );
     assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Delete");
-    assert!(pv["metadata"].get("uid").is_some(), "clean: false keeps the object as is");
+    assert!(
+        pv["metadata"].get("uid").is_some(),
+        "clean: false keeps the object as is"
+    );
 }

@@ -18,7 +18,12 @@ fn cleans_a_mixed_list_in_order() {
     let kinds: Vec<&str> = out.iter().map(|o| o["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["PersistentVolumeClaim", "PersistentVolume", "VolumeSnapshot", "VolumeSnapshotContent"]
+        [
+            "PersistentVolumeClaim",
+            "PersistentVolume",
+            "VolumeSnapshot",
+            "VolumeSnapshotContent"
+        ]
     );
     for obj in out {
         assert!(obj["metadata"].get("uid").is_none());
@@ -34,7 +39,12 @@ fn cleans_a_mixed_list_in_order() {
     assert_eq!(removed["kind"], "PersistentVolume");
     assert_eq!(removed["name"], "nfs-pv-rhel9-vm-disk");
     assert!(removed.get("namespace").is_none());
-    assert!(removed["paths"].as_array().unwrap().contains(&json!("spec.claimRef")));
+    assert!(
+        removed["paths"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("spec.claimRef"))
+    );
     assert!(r.json.get("diff").is_none(), "no diff unless asked");
 }
 
@@ -45,7 +55,10 @@ fn diff_mode_shows_before_and_after() {
         &json!({"resources": [fixture("pv-nfs-bound.json")], "_ansible_diff": true}),
     );
     let diff = &r.json["diff"][0];
-    assert_eq!(diff["before_header"], "PersistentVolume nfs-pv-rhel9-vm-disk (source)");
+    assert_eq!(
+        diff["before_header"],
+        "PersistentVolume nfs-pv-rhel9-vm-disk (source)"
+    );
     assert!(diff["before"].as_str().unwrap().contains("\"uid\""));
     assert!(!diff["after"].as_str().unwrap().contains("\"uid\""));
 }
@@ -58,12 +71,18 @@ fn annotations_all_and_claim_ref_keep_name() {
     );
     let pv = &r.json["resources"][0];
     assert!(pv["metadata"].get("annotations").is_none());
-    assert_eq!(pv["spec"]["claimRef"], json!({"name": "rhel9-vm-disk", "namespace": "app-ns1"}));
+    assert_eq!(
+        pv["spec"]["claimRef"],
+        json!({"name": "rhel9-vm-disk", "namespace": "app-ns1"})
+    );
 }
 
 #[test]
 fn a_bad_resource_is_named_by_index() {
-    let r = run("resource_clean", &json!({"resources": [fixture("pv-nfs-bound.json"), {"metadata": {"name": "x"}}]}));
+    let r = run(
+        "resource_clean",
+        &json!({"resources": [fixture("pv-nfs-bound.json"), {"metadata": {"name": "x"}}]}),
+    );
     r.assert_failed();
     assert_eq!(
         r.msg(),

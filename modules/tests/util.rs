@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 pub struct Run {
     pub json: Value,
     pub code: i32,
-    pub stdout: String,
 }
 
 impl Run {
@@ -62,7 +61,6 @@ pub fn run_with_file(name: &str, path: &Path) -> Run {
     Run {
         json,
         code: out.status.code().expect("exited"),
-        stdout,
     }
 }
 

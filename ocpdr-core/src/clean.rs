@@ -183,7 +183,11 @@ pub fn clean(obj: &Value, options: &CleanOptions) -> Result<(Value, Removed), Er
 }
 
 /// Drops annotations per `options`, removing the map when it ends up empty.
-fn clean_annotations(meta: &mut Map<String, Value>, options: &CleanOptions, paths: &mut Vec<String>) {
+fn clean_annotations(
+    meta: &mut Map<String, Value>,
+    options: &CleanOptions,
+    paths: &mut Vec<String>,
+) {
     let Some(Value::Object(annotations)) = meta.get_mut("annotations") else {
         return;
     };

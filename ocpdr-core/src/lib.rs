@@ -11,6 +11,6 @@
 //! - [`retarget`]: point NFS PersistentVolumes at the DR NFS server and mapped paths.
 
 pub mod clean;
-pub mod paths;
 pub mod object;
+pub mod paths;
 pub mod retarget;

@@ -38,7 +38,9 @@ impl fmt::Display for PathProblem {
         f.write_str(match self {
             PathProblem::Empty => "is empty: expected an absolute path",
             PathProblem::Relative => "is relative: expected an absolute path starting with /",
-            PathProblem::ParentComponent => "contains `..`: expected a path without parent components",
+            PathProblem::ParentComponent => {
+                "contains `..`: expected a path without parent components"
+            }
             PathProblem::Nul => "contains a NUL byte",
             PathProblem::Root => "is the root directory `/`: refusing to use it as a target",
         })
@@ -132,7 +134,10 @@ mod tests {
             PathProblem::ParentComponent
         );
         assert_eq!(normalize("/a\0").unwrap_err().reason, PathProblem::Nul);
-        assert_eq!(normalize_target("//").unwrap_err().reason, PathProblem::Root);
+        assert_eq!(
+            normalize_target("//").unwrap_err().reason,
+            PathProblem::Root
+        );
         assert_eq!(
             normalize_target("/a/..").unwrap_err().to_string(),
             "path \"/a/..\" contains `..`: expected a path without parent components"

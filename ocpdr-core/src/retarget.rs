@@ -132,18 +132,22 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// A retargeted PV with what cleaning removed and its data-sync pair.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetargetedPv {
+    /// The PV as it should be applied on DR.
+    pub pv: Value,
+    /// What cleaning removed, when `clean` was asked for.
+    pub removed: Option<clean::Removed>,
+    /// The data-sync pair.
+    pub volume: Volume,
+}
+
 /// The outcome for one PV.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Retargeted {
-    /// The rewritten PV, the removed paths when it was cleaned, and its sync pair.
-    Volume {
-        /// The PV as it should be applied on DR.
-        pv: Value,
-        /// What cleaning removed, when `clean` was asked for.
-        removed: Option<clean::Removed>,
-        /// The data-sync pair.
-        volume: Volume,
-    },
+    /// The PV was retargeted.
+    Volume(Box<RetargetedPv>),
     /// Not an NFS PV, and `non_nfs` is `skip`.
     Skipped(Skipped),
 }
@@ -248,7 +252,8 @@ pub fn validate(options: &RetargetOptions) -> Result<(), Error> {
 ///     path_map: vec![PathMapping { from: "/exports".into(), to: "/dr/exports".into() }],
 ///     ..Default::default()
 /// };
-/// let Retargeted::Volume { pv, volume, .. } = retarget(&pv, &options)? else { unreachable!() };
+/// let Retargeted::Volume(done) = retarget(&pv, &options)? else { unreachable!() };
+/// let (pv, volume) = (done.pv, done.volume);
 /// assert_eq!(pv["spec"]["nfs"], serde_json::json!({"server": "nfs-dr", "path": "/dr/exports/app/disk"}));
 /// assert_eq!(pv["spec"]["persistentVolumeReclaimPolicy"], "Retain");
 /// assert_eq!(volume.source_path, "/exports/app/disk");
@@ -269,7 +274,11 @@ pub fn retarget(pv: &Value, options: &RetargetOptions) -> Result<Retargeted, Err
         retarget_in_tree(&mut out, &name, options)?
     } else if let Some(driver) = str_at(pv, &["spec", "csi", "driver"]) {
         if driver != CSI_NFS_DRIVER {
-            return not_nfs(name, format!("CSI driver {driver:?} is not {CSI_NFS_DRIVER}"), options);
+            return not_nfs(
+                name,
+                format!("CSI driver {driver:?} is not {CSI_NFS_DRIVER}"),
+                options,
+            );
         }
         retarget_csi(&mut out, &name, options)?
     } else {
@@ -287,7 +296,7 @@ pub fn retarget(pv: &Value, options: &RetargetOptions) -> Result<Retargeted, Err
         }
         None => None,
     };
-    Ok(Retargeted::Volume {
+    Ok(Retargeted::Volume(Box::new(RetargetedPv {
         pv: out,
         removed,
         volume: Volume {
@@ -296,7 +305,7 @@ pub fn retarget(pv: &Value, options: &RetargetOptions) -> Result<Retargeted, Err
             pvc_name,
             ..volume
         },
-    })
+    })))
 }
 
 fn not_nfs(pv: String, reason: String, options: &RetargetOptions) -> Result<Retargeted, Error> {
@@ -325,10 +334,17 @@ fn describe_source(pv: &Value) -> String {
     SOURCES
         .iter()
         .find(|s| value_at(pv, &["spec", s]).is_some())
-        .map_or_else(|| "no volume source found".to_owned(), |s| format!("spec.{s}"))
+        .map_or_else(
+            || "no volume source found".to_owned(),
+            |s| format!("spec.{s}"),
+        )
 }
 
-fn retarget_in_tree(pv: &mut Value, name: &str, options: &RetargetOptions) -> Result<Volume, Error> {
+fn retarget_in_tree(
+    pv: &mut Value,
+    name: &str,
+    options: &RetargetOptions,
+) -> Result<Volume, Error> {
     let server = required(pv, name, &["spec", "nfs", "server"], "spec.nfs.server")?;
     let path = required(pv, name, &["spec", "nfs", "path"], "spec.nfs.path")?;
     let source_path = source_path(name, &path)?;
@@ -351,8 +367,18 @@ fn retarget_in_tree(pv: &mut Value, name: &str, options: &RetargetOptions) -> Re
 /// applies to the share; `subdir` stays relative to it.
 fn retarget_csi(pv: &mut Value, name: &str, options: &RetargetOptions) -> Result<Volume, Error> {
     let attrs = ["spec", "csi", "volumeAttributes"];
-    let server = required(pv, name, &[attrs[0], attrs[1], attrs[2], "server"], "spec.csi.volumeAttributes.server")?;
-    let share = required(pv, name, &[attrs[0], attrs[1], attrs[2], "share"], "spec.csi.volumeAttributes.share")?;
+    let server = required(
+        pv,
+        name,
+        &[attrs[0], attrs[1], attrs[2], "server"],
+        "spec.csi.volumeAttributes.server",
+    )?;
+    let share = required(
+        pv,
+        name,
+        &[attrs[0], attrs[1], attrs[2], "share"],
+        "spec.csi.volumeAttributes.share",
+    )?;
     let subdir = str_at(pv, &[attrs[0], attrs[1], attrs[2], "subdir"])
         .unwrap_or_default()
         .trim_matches('/')
@@ -398,7 +424,12 @@ fn retarget_csi(pv: &mut Value, name: &str, options: &RetargetOptions) -> Result
 /// share trimmed of `/` (or the legacy `server/share/subdir`), so that it names the DR server and
 /// share. A handle in neither form is an arbitrary ID chosen for a static PV: it is kept, since
 /// it stays unique on the DR cluster.
-pub fn rewrite_volume_handle(handle: &str, source_server: &str, dr_server: &str, dr_share: &str) -> String {
+pub fn rewrite_volume_handle(
+    handle: &str,
+    source_server: &str,
+    dr_server: &str,
+    dr_share: &str,
+) -> String {
     let server = source_server.trim_matches('/');
     let share = dr_share.trim_matches('/');
     let mut segments: Vec<&str> = handle.split('#').collect();
@@ -408,7 +439,9 @@ pub fn rewrite_volume_handle(handle: &str, source_server: &str, dr_server: &str,
         return segments.join("#");
     }
     if segments.len() == 1
-        && let Some(rest) = handle.strip_prefix(server).and_then(|r| r.strip_prefix('/'))
+        && let Some(rest) = handle
+            .strip_prefix(server)
+            .and_then(|r| r.strip_prefix('/'))
         && let Some((_old_share, subdir)) = rest.rsplit_once('/')
     {
         return format!("{dr_server}/{share}/{subdir}");

@@ -26,7 +26,7 @@ def test_transform_playbook_in_check_mode(collection):
     # Diff mode shows each PV before and after.
     assert retargeted["diff"][0]["before_header"] == "PersistentVolume nfs-pv-rhel9-vm-disk (source)"
     assert "nfs-dr.example.com" in retargeted["diff"][0]["after"]
-    assert "--- before: PersistentVolume nfs-pv-rhel9-vm-disk (source)" in run.stdout
+    assert "nfs-primary.example.com" in retargeted["diff"][0]["before"]
 
 
 def test_ansible_doc_renders_the_sidecar(collection):

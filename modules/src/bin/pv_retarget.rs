@@ -59,12 +59,12 @@ impl Module for PvRetarget {
             let outcome = retarget::retarget(pv, &retarget_options)
                 .map_err(|err| Failure::new(format!("resources[{index}]: {err}")))?;
             match outcome {
-                Retargeted::Volume { pv: out, volume, .. } => {
+                Retargeted::Volume(done) => {
                     if ctx.diff {
-                        diff.push(object_diff(&ObjectRef::of(pv).to_string(), pv, &out));
+                        diff.push(object_diff(&ObjectRef::of(pv).to_string(), pv, &done.pv));
                     }
-                    resources.push(out);
-                    volumes.push(volume);
+                    resources.push(done.pv);
+                    volumes.push(done.volume);
                 }
                 Retargeted::Skipped(skip) => skipped.push(skip),
             }

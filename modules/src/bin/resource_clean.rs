@@ -44,7 +44,11 @@ impl Module for ResourceClean {
             let (cleaned, what) = clean::clean(resource, &clean_options)
                 .map_err(|err| Failure::new(format!("resources[{index}]: {err}")))?;
             if ctx.diff {
-                diff.push(object_diff(&ObjectRef::of(resource).to_string(), resource, &cleaned));
+                diff.push(object_diff(
+                    &ObjectRef::of(resource).to_string(),
+                    resource,
+                    &cleaned,
+                ));
             }
             resources.push(cleaned);
             removed.push(what);

@@ -78,9 +78,9 @@ fn system_annotations_go_and_user_annotations_stay() {
         &r#"metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]"#.to_owned()
     ));
     assert!(
-        removed
-            .paths
-            .contains(&r#"metadata.annotations["pv.kubernetes.io/bound-by-controller"]"#.to_owned())
+        removed.paths.contains(
+            &r#"metadata.annotations["pv.kubernetes.io/bound-by-controller"]"#.to_owned()
+        )
     );
     // Labels are the user's: always kept.
     assert_eq!(out["metadata"]["labels"]["ocpdr.io/protected"], "true");
@@ -179,18 +179,24 @@ fn datavolume_pvc_is_marked_populated_even_with_all_annotations_dropped() {
         };
         let (out, _) = cleaned("pvc-dv", &options);
         assert_eq!(
-            out["metadata"]["annotations"][POPULATED_FOR],
-            "rhel9-vm-disk",
+            out["metadata"]["annotations"][POPULATED_FOR], "rhel9-vm-disk",
             "{policy:?}"
         );
         assert!(out["metadata"].get("ownerReferences").is_none());
     }
     let (out, _) = cleaned("pvc-dv", &CleanOptions::default());
     let annotations = out["metadata"]["annotations"].as_object().unwrap();
-    assert!(annotations.keys().all(|k| !k.starts_with("pv.kubernetes.io/")
-        && !k.starts_with("volume.kubernetes.io/")
-        && !k.starts_with("volume.beta.kubernetes.io/")));
-    assert_eq!(annotations["cdi.kubevirt.io/storage.pod.phase"], "Succeeded");
+    assert!(
+        annotations
+            .keys()
+            .all(|k| !k.starts_with("pv.kubernetes.io/")
+                && !k.starts_with("volume.kubernetes.io/")
+                && !k.starts_with("volume.beta.kubernetes.io/"))
+    );
+    assert_eq!(
+        annotations["cdi.kubevirt.io/storage.pod.phase"],
+        "Succeeded"
+    );
 }
 
 #[test]
@@ -211,7 +217,11 @@ fn volume_snapshot_content_ref_keeps_name_and_namespace() {
         json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
                "name": "win2k22-vm-disk-snap-20261006", "namespace": "app-ns2"})
     );
-    assert!(removed.paths.contains(&"spec.volumeSnapshotRef.uid".to_owned()));
+    assert!(
+        removed
+            .paths
+            .contains(&"spec.volumeSnapshotRef.uid".to_owned())
+    );
     assert!(
         removed
             .paths
@@ -241,10 +251,15 @@ fn cleaning_is_idempotent() {
 fn bad_input_is_named() {
     assert_eq!(
         clean(&json!("pv"), &CleanOptions::default()).unwrap_err(),
-        Error::NotAnObject {
-            found: "a string"
-        }
+        Error::NotAnObject { found: "a string" }
     );
-    let err = clean(&json!({"metadata": {"name": "x"}}), &CleanOptions::default()).unwrap_err();
-    assert_eq!(err.to_string(), "the object has no `kind` (a string such as PersistentVolume); name: \"x\"");
+    let err = clean(
+        &json!({"metadata": {"name": "x"}}),
+        &CleanOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the object has no `kind` (a string such as PersistentVolume); name: \"x\""
+    );
 }

@@ -31,7 +31,7 @@ fn options() -> RetargetOptions {
 
 fn volume_of(pv: &Value, options: &RetargetOptions) -> (Value, Volume) {
     match retarget(pv, options).expect("retargets") {
-        Retargeted::Volume { pv, volume, .. } => (pv, volume),
+        Retargeted::Volume(done) => (done.pv, done.volume),
         Retargeted::Skipped(s) => panic!("skipped: {s:?}"),
     }
 }
@@ -92,7 +92,12 @@ fn csi_nfs_pv_rewrites_attributes_and_handle_consistently() {
 #[test]
 fn volume_handle_forms() {
     assert_eq!(
-        rewrite_volume_handle("nfs-a#exports/csi#sub#uuid#retain", "nfs-a", "nfs-b", "/dr/csi"),
+        rewrite_volume_handle(
+            "nfs-a#exports/csi#sub#uuid#retain",
+            "nfs-a",
+            "nfs-b",
+            "/dr/csi"
+        ),
         "nfs-b#dr/csi#sub#uuid#retain"
     );
     assert_eq!(
@@ -156,7 +161,11 @@ fn unsafe_dr_paths_are_refused() {
             to: to.into(),
         }];
         match validate(&opts).unwrap_err() {
-            Error::BadMapping { index: 0, field: "to", source } => assert_eq!(source.reason, problem),
+            Error::BadMapping {
+                index: 0,
+                field: "to",
+                source,
+            } => assert_eq!(source.reason, problem),
             other => panic!("{to}: {other:?}"),
         }
         // Even without validate, retarget itself never produces such a path.
@@ -175,7 +184,10 @@ fn unsafe_dr_paths_are_refused() {
     // A CSI subdir cannot climb out of its share.
     let mut pv = fixture("pv-csi");
     pv["spec"]["csi"]["volumeAttributes"]["subdir"] = json!("../../etc");
-    assert!(matches!(retarget(&pv, &options()), Err(Error::BadPath { .. })));
+    assert!(matches!(
+        retarget(&pv, &options()),
+        Err(Error::BadPath { .. })
+    ));
 }
 
 #[test]
@@ -222,7 +234,10 @@ fn other_kinds_and_bad_servers_are_errors() {
     for server in ["", "nfs dr", "nfs/dr"] {
         let mut opts = options();
         opts.dr_nfs_server = server.into();
-        assert!(matches!(validate(&opts), Err(Error::BadServer(_))), "{server:?}");
+        assert!(
+            matches!(validate(&opts), Err(Error::BadServer(_))),
+            "{server:?}"
+        );
     }
     let mut pv = fixture("pv-nfs");
     pv["spec"]["nfs"].as_object_mut().unwrap().remove("server");
