@@ -1,8 +1,10 @@
 //! Writing files so that a crash leaves either the old content or the new, never a torn file.
 //!
 //! Content goes to a hidden temporary file in the same directory (`.<name>.tmp-<pid>-<n>`,
-//! created exclusively), is flushed to disk with `fsync`, and is renamed over the final name;
-//! then the directory is synced so the rename itself survives a power loss. A leftover
+//! created exclusively), is flushed to disk with `fsync`, and is renamed over the final name.
+//! The renames become durable when the directory is synced: callers place a batch of files and
+//! then call [`sync_dir`] once, as a barrier before anything that must not survive without
+//! them (the evidence writer syncs after the artifacts, then after the manifest). A leftover
 //! temporary file after a crash is visible to `verify` as an unlisted file.
 
 use super::error::{Error, Result};
@@ -20,7 +22,7 @@ pub enum Placement {
     Move,
 }
 
-/// Writes `bytes` to `dir/name` atomically.
+/// Writes `bytes` to `dir/name` atomically; durable after [`sync_dir`].
 pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let target = dir.join(name);
     let (temp_path, mut temp) = create_temp(dir, name)?;
@@ -32,8 +34,8 @@ pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     finish(written, &temp_path, &target)
 }
 
-/// Puts the regular file `source` into `dir/name` by copy or move, atomically; returns nothing
-/// until the content is on disk under its final name.
+/// Puts the regular file `source` into `dir/name` by copy or move, atomically, with its content
+/// on disk; the new name is durable after [`sync_dir`].
 pub fn place_file(source: &Path, dir: &Path, name: &str, placement: Placement) -> Result<()> {
     let target = dir.join(name);
     let meta = fs::symlink_metadata(source).map_err(Error::io("inspect", source))?;
@@ -41,10 +43,9 @@ pub fn place_file(source: &Path, dir: &Path, name: &str, placement: Placement) -
     if placement == Placement::Move && meta.file_type().is_file() {
         match fs::rename(source, &target) {
             Ok(()) => {
-                File::open(&target)
+                return File::open(&target)
                     .and_then(|f| f.sync_all())
-                    .map_err(Error::io("sync", &target))?;
-                return sync_dir(dir);
+                    .map_err(Error::io("sync", &target));
             }
             // Across file systems: copy, then remove the original below.
             Err(err) if err.kind() == ErrorKind::CrossesDevices => {}
@@ -90,11 +91,10 @@ fn finish(written: Result<()>, temp: &Path, target: &Path) -> Result<()> {
         let _ = fs::remove_file(temp);
         return Err(err);
     }
-    if let Err(err) = fs::rename(temp, target) {
+    fs::rename(temp, target).map_err(|err| {
         let _ = fs::remove_file(temp);
-        return Err(Error::io("rename into place", target)(err));
-    }
-    sync_dir(target.parent().unwrap_or(Path::new(".")))
+        Error::io("rename into place", target)(err)
+    })
 }
 
 #[cfg(test)]

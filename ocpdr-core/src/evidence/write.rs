@@ -308,6 +308,8 @@ pub fn write(request: WriteRequest) -> Result<Written> {
     )?;
     manifest.artifacts = artifacts.into_values().collect();
 
+    // Barrier: every artifact is durable before the files that vouch for them are written.
+    atomic::sync_dir(&run_dir)?;
     let sums = sumfile::render(
         manifest
             .artifacts
@@ -319,6 +321,13 @@ pub fn write(request: WriteRequest) -> Result<Written> {
     atomic::write_file(&run_dir, MANIFEST, &bytes)?;
     let manifest_sum = sumfile::render([(MANIFEST, super::hash::hash_bytes(&bytes).as_str())]);
     atomic::write_file(&run_dir, MANIFEST_SUM, manifest_sum.as_bytes())?;
+    atomic::sync_dir(&run_dir)?;
+    if previous.is_none() {
+        // The new run directory's own entry, and its date directory's if that is new too.
+        for dir in run_dir.ancestors().skip(1).take(2) {
+            atomic::sync_dir(dir)?;
+        }
+    }
 
     Ok(Written {
         run_id,
