@@ -10,6 +10,7 @@
 
 use super::error::{Error, Result};
 use super::redact::{MASK, is_secret_key, redact_json};
+use crate::clean::json_type as type_name;
 use serde_json::{Map, Value};
 
 /// A rendered data artifact and where secrets were masked in it.
@@ -171,18 +172,6 @@ fn push_row<'a>(out: &mut String, cells: impl Iterator<Item = &'a str>) {
     out.push('\n');
 }
 
-/// The JSON type of `value`, for messages.
-pub(crate) fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,7 +231,7 @@ mod tests {
         let err = |name: &str, v: Value| render(name, &v).unwrap_err().to_string();
         assert_eq!(
             err("x.csv", json!({"a": 1})),
-            "data \"x.csv\": a .csv entry must be a list of rows (objects or lists), got an object"
+            "data \"x.csv\": a .csv entry must be a list of rows (objects or lists), got a mapping"
         );
         assert_eq!(
             err("x.csv", json!([{"a": 1}, 3])),

@@ -57,8 +57,11 @@ pub struct Health {
 
 /// Finds the most recently started run under `root` (of `mode`, if given): date directories
 /// newest first, and in the newest one holding a match, the latest `started_at`.
-/// Runs whose manifest cannot be read are passed over.
+/// Runs whose manifest cannot be read are passed over; a root that does not exist holds none.
 pub fn newest_run(root: &Path, mode: Option<&str>) -> Result<Option<Newest>> {
+    if !root.exists() {
+        return Ok(None);
+    }
     for (_, date_dir) in layout::date_dirs(root)?.into_iter().rev() {
         let mut best: Option<(PathBuf, Manifest)> = None;
         for run_dir in layout::date_dir_entries(&date_dir)?.runs {

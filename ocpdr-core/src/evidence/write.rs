@@ -248,7 +248,7 @@ pub fn write(request: WriteRequest) -> Result<Written> {
         previous.is_none(),
         &manifest,
         &prepared.log,
-        touched.len(),
+        &touched,
     )?;
     atomic::write_file(&run_dir, LOG, log.as_bytes())?;
     touched.push(LOG.to_owned());
@@ -492,13 +492,14 @@ fn check_order(started: DateTime<Utc>, finished: DateTime<Utc>) -> Result<()> {
 }
 
 /// The whole new `evidence.log`: the recorded lines, a start line for a new run, the caller's
-/// lines, and a line recording this write.
+/// lines, and a line recording this write and the artifacts it wrote (besides the log, the
+/// reports and the control files, which every write rewrites).
 fn log_text(
     run_dir: &Path,
     new_run: bool,
     manifest: &Manifest,
     lines: &[LogLine],
-    artifacts_written: usize,
+    written: &[String],
 ) -> Result<String> {
     let path = run_dir.join(LOG);
     let mut text = if new_run {
@@ -530,10 +531,15 @@ fn log_text(
     for line in lines {
         push(line.at, &line.message);
     }
+    let written = if written.is_empty() {
+        "none".to_owned()
+    } else {
+        written.join(", ")
+    };
     push(
         manifest.finished_at,
         &format!(
-            "recorded status {} with {artifacts_written} artifact(s) from this write",
+            "recorded status {}; artifacts written: {written}",
             manifest.status.as_str()
         ),
     );

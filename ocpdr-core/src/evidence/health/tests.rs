@@ -50,6 +50,13 @@ fn ok_stale_failed_and_missing() {
             root.path().display()
         )
     );
+    let not_yet = root.path().join("not-yet");
+    let h = judge(&not_yet, None, "2025-09-18T05:00:00Z");
+    assert_eq!(
+        h.verdict,
+        Verdict::NoRuns,
+        "a root not created yet holds no runs"
+    );
 }
 
 #[test]

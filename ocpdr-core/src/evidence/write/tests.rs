@@ -87,7 +87,7 @@ fn a_new_run_holds_every_file_and_verifies() {
     assert_eq!(lines[1], "2025-09-18T02:00:20.000Z listed 1 PVC");
     assert_eq!(
         lines[2],
-        "2025-09-18T02:03:00.000Z recorded status success with 2 artifact(s) from this write"
+        "2025-09-18T02:03:00.000Z recorded status success; artifacts written: pvcs.json, volumes.csv"
     );
 
     let check = verify(&written.run_dir).unwrap();
@@ -177,7 +177,7 @@ fn adding_to_a_run_appends_and_updates() {
     assert_eq!(log.lines().count(), 5, "{log}");
     assert!(log.ends_with(
         "2025-09-18T02:09:00.000Z applied 3 objects\n\
-         2025-09-18T02:10:00.000Z recorded status success with 1 artifact(s) from this write\n"
+         2025-09-18T02:10:00.000Z recorded status success; artifacts written: applied.json\n"
     ));
     // The recorded report is rendered again with the new facts.
     let html = fs::read_to_string(second.run_dir.join(REPORT_HTML)).unwrap();
