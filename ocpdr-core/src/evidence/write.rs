@@ -265,14 +265,7 @@ pub fn write(request: WriteRequest) -> Result<Written> {
             .as_ref()
             .is_some_and(|m| m.artifacts.iter().any(|a| a.path == REPORT_JSON)) =>
         {
-            let path = run_dir.join(REPORT_JSON);
-            let bytes = std::fs::read(&path).map_err(Error::io("read", &path))?;
-            serde_json::from_slice(&bytes).map_err(|err| {
-                Error::InvalidReport(format!(
-                    "the recorded {} does not parse: {err}",
-                    path.display()
-                ))
-            })?
+            recorded_report(&run_dir)?
         }
         None => Report::default(),
     };
@@ -308,33 +301,51 @@ pub fn write(request: WriteRequest) -> Result<Written> {
     )?;
     manifest.artifacts = artifacts.into_values().collect();
 
-    // Barrier: every artifact is durable before the files that vouch for them are written.
-    atomic::sync_dir(&run_dir)?;
-    let sums = sumfile::render(
-        manifest
-            .artifacts
-            .iter()
-            .map(|a| (a.path.as_str(), a.sha256.as_str())),
-    );
-    atomic::write_file(&run_dir, SUMS, sums.as_bytes())?;
-    let bytes = manifest.to_bytes();
-    atomic::write_file(&run_dir, MANIFEST, &bytes)?;
-    let manifest_sum = sumfile::render([(MANIFEST, super::hash::hash_bytes(&bytes).as_str())]);
-    atomic::write_file(&run_dir, MANIFEST_SUM, manifest_sum.as_bytes())?;
-    atomic::sync_dir(&run_dir)?;
-    if previous.is_none() {
-        // The new run directory's own entry, and its date directory's if that is new too.
-        for dir in run_dir.ancestors().skip(1).take(2) {
-            atomic::sync_dir(dir)?;
-        }
-    }
-
+    seal(&run_dir, &manifest, previous.is_none())?;
     Ok(Written {
         run_id,
         run_dir,
         created: previous.is_none(),
         manifest,
     })
+}
+
+/// The report recorded by an earlier write of the run, to render it again.
+fn recorded_report(run_dir: &Path) -> Result<Report> {
+    let path = run_dir.join(REPORT_JSON);
+    let bytes = std::fs::read(&path).map_err(Error::io("read", &path))?;
+    serde_json::from_slice(&bytes).map_err(|err| {
+        Error::InvalidReport(format!(
+            "the recorded {} does not parse: {err}",
+            path.display()
+        ))
+    })
+}
+
+/// Writes the files that vouch for the artifacts: `SHA256SUMS`, `manifest.json` and, last,
+/// `manifest.sha256`, each after a barrier that makes what it vouches for durable.
+fn seal(run_dir: &Path, manifest: &Manifest, new_run: bool) -> Result<()> {
+    atomic::sync_dir(run_dir)?;
+    let sums = sumfile::render(
+        manifest
+            .artifacts
+            .iter()
+            .map(|a| (a.path.as_str(), a.sha256.as_str())),
+    );
+    atomic::write_file(run_dir, SUMS, sums.as_bytes())?;
+    let bytes = manifest.to_bytes();
+    atomic::write_file(run_dir, MANIFEST, &bytes)?;
+    atomic::sync_dir(run_dir)?;
+    let manifest_sum = sumfile::render([(MANIFEST, super::hash::hash_bytes(&bytes).as_str())]);
+    atomic::write_file(run_dir, MANIFEST_SUM, manifest_sum.as_bytes())?;
+    atomic::sync_dir(run_dir)?;
+    if new_run {
+        // The new run directory's own entry, and its date directory's if that is new too.
+        for dir in run_dir.ancestors().skip(1).take(2) {
+            atomic::sync_dir(dir)?;
+        }
+    }
+    Ok(())
 }
 
 /// Validates every input and renders what can be rendered in memory.
