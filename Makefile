@@ -21,6 +21,9 @@ collection: setup
 test: setup
 	.ci/test.sh
 
+bench: collection
+	for bench in tests/bench/*_bench.py; do build/venv/bin/python "$$bench" || exit 1; done
+
 clean:
 	rm -rf build
 	find collection/plugins/modules -type f ! -name "*.yml" -delete

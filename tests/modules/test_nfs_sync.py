@@ -303,3 +303,34 @@ def test_a_killed_transfer_resumes_from_what_it_wrote(collection, nfs_sites, tmp
     assert vol["files_transferred"] == 1
     assert vol["matched_bytes"] >= 512 << 10, "the part written before the kill was reused"
     assert_same_tree(source, dr.export / "ns" / "big")
+
+
+def test_pull_on_dr_takes_pv_retarget_volumes_as_they_are(collection, seeded):
+    """The seed's failover step: run on the DR server, pull from the primary with DR's own key."""
+    primary, dr = seeded
+    volumes = [
+        {
+            "pv": f"pv-{name}",
+            "pvc_namespace": "app",
+            "pvc_name": name,
+            "source_kind": "nfs",
+            "source_server": "127.0.0.1",
+            "source_path": str(primary.export / name),
+            "dr_server": "nfs-dr.example.com",
+            "dr_path": str(dr.export / "app" / name),
+        }
+        for name in ["vm-a", "vm-b"]
+    ]
+    args = {
+        "volumes": volumes,
+        "direction": "pull",
+        "allowed_roots": [str(dr.export)],
+        "ssh": primary.sync_ssh_options(peer=dr),
+    }
+    result = run_module("nfs_sync", args)
+    assert result["rc"] == 0, result
+    assert [v["name"] for v in result["volumes"]] == ["pv-vm-a", "pv-vm-b"]
+    assert result["volumes"][0]["source"] == f"root@127.0.0.1:{primary.export}/vm-a"
+    for name in ["vm-a", "vm-b"]:
+        assert_same_tree(primary.export / name, dr.export / "app" / name)
+    assert run_module("nfs_sync", args)["changed"] is False
