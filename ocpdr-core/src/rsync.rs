@@ -8,8 +8,8 @@
 //! the `--itemize-changes` and `--stats` output, [`classify`] says what an exit status means
 //! (retry, warn, fail), and [`VolumeResult`] / [`Totals`] are what the module returns.
 //!
-//! The default flags and why they suit VM disk images on NFS are documented on [`plan`]'s
-//! module: see [`DEFAULT_FLAGS`].
+//! The guards are listed on [`plan`]; the default flags and why they suit VM disk images on
+//! NFS on [`DEFAULT_FLAGS`].
 
 mod endpoint;
 mod exit;

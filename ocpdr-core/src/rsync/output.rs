@@ -4,8 +4,8 @@
 //! is …` summary of plain `-v`.
 //!
 //! [`OutputParser`] takes stdout one line at a time, so a sync of a million files is parsed
-//! with bounded memory: every itemized change is counted, only the first
-//! [`OutputParser::new`]`(keep)` are kept. Lines it does not know (`created directory …`,
+//! with bounded memory: every itemized change is counted, only the first `keep` (see
+//! [`OutputParser::new`]) are kept. Lines it does not know (`created directory …`,
 //! `sending incremental file list`, warnings) are ignored.
 //!
 //! rsync escapes bytes it will not print as `\#ooo` (octal), e.g. every byte of a non-ASCII

@@ -1,53 +1,44 @@
-//! Turning [`SyncOptions`] into one checked rsync [`Invocation`] per volume, or refusing.
-//!
-//! Every check runs before anything is started, for all volumes: one bad entry refuses the
-//! whole request, so nothing is half-done. The guards:
-//!
-//! - sources and destinations are absolute, without `..`, never `/` ([`paths::normalize_target`]);
-//! - with `delete` (the default), `allowed_roots` must be given, none of them `/`, and every
-//!   destination must lie strictly below one of them (the root itself would take every other
-//!   volume's data with it); without `delete`, roots that are given still bind;
-//! - no two volumes share a destination or nest inside each other on the same host (a
-//!   `--delete` of the outer one would remove the inner one's data);
-//! - `extra_args` are long options only, and none may delete (that bypasses the guards),
-//!   change the output the results are parsed from, or take over what an option controls.
-//!
-//! ## Default flags, for VM disk images on NFS
-//!
-//! `rsync --archive --hard-links --sparse --numeric-ids --inplace --mkpath '--out-format=%i %n'
-//! --stats` (+ `--delete`, `--checksum`, `--bwlimit`, `--dry-run`, `-e ssh …` as asked):
-//!
-//! - `--archive`: permissions, times, owner, group, symlinks, devices: what a restored VM and
-//!   its PVC need (`-rlptgoD`). `--numeric-ids`: the uid/gid the pods use (e.g. `107` for qemu,
-//!   a namespace's fsGroup) are kept as numbers; mapping them by name between two NFS servers
-//!   with different `/etc/passwd` would hand the disks to other ids.
-//! - `--hard-links`: keep hard-linked files linked (one copy, not two).
-//! - `--sparse`: holes in thin disk images stay holes on DR instead of becoming allocated zeros.
-//! - `--inplace`: update changed blocks inside the existing DR file instead of writing a full
-//!   temporary copy and renaming it: the DR side needs no second copy of each image, and only
-//!   changed blocks are written. It implies `--partial`: a cut transfer leaves what it wrote,
-//!   and the next run uses it as the basis and resumes instead of starting over. The price: while
-//!   a file is being updated (or after a cut transfer) the DR copy of that file is a mix of old
-//!   and new blocks until the next run completes; a temporary-file copy would keep the old
-//!   version intact. Pass `--no-inplace` in `extra_args` to trade space for that. rsync ≥ 3.1.3
-//!   on both ends accepts `--inplace` with `--sparse` (holes are punched on update).
-//! - `--mkpath` (rsync ≥ 3.2.3 on the receiving end): create the missing parents of a new
-//!   volume's destination, as a first sync into `/exports-dr/<namespace>/<pv>` needs.
-//! - `--out-format='%i %n'` (the itemized changes of `--itemize-changes`, without the
-//!   ` -> target` of symlinks, so every name reads back unambiguously) and `--stats`: what
-//!   changed and the figures, parsed into the results.
-//! - `--checksum` only when asked: it reads every byte on both ends.
-//! - The environment gets `LC_ALL=C` so the output does not depend on the host's locale.
-//! - ssh runs with `BatchMode=yes` (never prompts), `ConnectTimeout=30`,
-//!   `ServerAliveInterval=30`, `ServerAliveCountMax=4` (a dead peer ends the attempt after about
-//!   two minutes instead of hanging), like VolSync's rsync mover.
+//! Turning [`SyncOptions`] into one checked rsync [`Invocation`] per volume, or refusing:
+//! the guards are listed on [`plan`], the default flags and why on [`DEFAULT_FLAGS`].
 
 use super::endpoint::{Endpoint, EndpointError, valid_user};
 use super::invocation::{Invocation, rsh_quote};
 use super::options::{Mode, SshOptions, SyncOptions};
 use crate::paths::{self, PathError};
 
-/// The rsync flags every volume gets, in this order.
+/// The rsync flags every volume gets, in this order, chosen for VM disk images on NFS:
+///
+/// `rsync --archive --hard-links --sparse --numeric-ids --inplace --mkpath '--out-format=%i %n'
+/// --stats` (+ `--delete`, `--checksum`, `--bwlimit`, `--dry-run`, `-e ssh …` as asked):
+///
+/// - `--archive`: permissions, times, owner, group, symlinks, devices: what a restored VM and
+///   its PVC need (`-rlptgoD`). `--numeric-ids`: the uid/gid the pods use (e.g. `107` for qemu,
+///   a namespace's fsGroup) are kept as numbers; mapping them by name between two NFS servers
+///   with different `/etc/passwd` would hand the disks to other ids.
+/// - `--hard-links`: keep hard-linked files linked (one copy, not two).
+/// - `--sparse`: holes in thin disk images stay holes on DR instead of becoming allocated zeros.
+/// - `--inplace`: update changed blocks inside the existing DR file instead of writing a full
+///   temporary copy and renaming it: the DR side needs no second copy of each image, and only
+///   changed blocks are written. It implies `--partial`: a cut transfer leaves what it wrote,
+///   and the next run uses it as the basis and resumes instead of starting over. The price: while
+///   a file is being updated (or after a cut transfer) the DR copy of that file is a mix of old
+///   and new blocks until the next run completes; a temporary-file copy would keep the old
+///   version intact. Pass `--no-inplace` in `extra_args` to trade space for that. rsync ≥ 3.1.3
+///   on both ends accepts `--inplace` with `--sparse` (holes are punched on update).
+/// - `--mkpath` (rsync ≥ 3.2.3 on the receiving end): create the missing parents of a new
+///   volume's destination, as a first sync into `/exports-dr/<namespace>/<pv>` needs.
+/// - `--out-format='%i %n'` (the itemized changes of `--itemize-changes`, without the
+///   ` -> target` of symlinks, so every name reads back unambiguously) and `--stats`: what
+///   changed and the figures, parsed into the results.
+/// - `--checksum` only when asked: it reads every byte on both ends.
+/// - The environment gets `LC_ALL=C` so the output does not depend on the host's locale.
+/// - ssh runs with `BatchMode=yes` (never prompts), `ConnectTimeout=30`,
+///   `ServerAliveInterval=30`, `ServerAliveCountMax=4` (a dead peer ends the attempt after about
+///   two minutes instead of hanging), like VolSync's rsync mover.
+///
+/// Measured trade-off (docs/BENCHMARKS.md): `--inplace` finds fewer block matches than a
+/// temporary-file copy, so an update of scattered small writes sends more literal data;
+/// `--block-size=16384` in `extra_args` more than recovers it for images of a few GiB.
 pub const DEFAULT_FLAGS: &[&str] = &[
     "--archive",
     "--hard-links",
@@ -218,6 +209,18 @@ pub enum Error {
 
 /// Checks everything and plans one rsync per volume. `dry_run` (Ansible check mode) adds
 /// `--dry-run`; `verify` mode always does.
+///
+/// Every check runs before anything is started, for all volumes: one bad entry refuses the
+/// whole request, so nothing is half-done. The guards:
+///
+/// - sources and destinations are absolute, without `..`, never `/` ([`paths::normalize_target`]);
+/// - with `delete` (the default), `allowed_roots` must be given, none of them `/`, and every
+///   destination must lie strictly below one of them (the root itself would take every other
+///   volume's data with it); without `delete`, roots that are given still bind;
+/// - no two volumes share a destination or nest inside each other on the same host (a
+///   `--delete` of the outer one would remove the inner one's data);
+/// - `extra_args` are long options only, and none may delete (that bypasses the guards),
+///   change the output the results are parsed from, or take over what an option controls.
 ///
 /// ```
 /// use ocpdr_core::rsync::{plan, SyncOptions};
