@@ -2,6 +2,7 @@
 
 mod util;
 
+mod oadp_backup;
 mod protocol;
 mod pv_retarget;
 mod resource_clean;

@@ -9,8 +9,10 @@
 //! - [`clean`]: strip source-cluster state from objects so they can be applied elsewhere.
 //! - [`paths`]: validation and prefix arithmetic for absolute paths on the NFS servers.
 //! - [`retarget`]: point NFS PersistentVolumes at the DR NFS server and mapped paths.
+//! - [`velero`]: find, stream and parse OADP/Velero backups (S3 edge behind feature `s3`).
 
 pub mod clean;
 pub mod object;
 pub mod paths;
 pub mod retarget;
+pub mod velero;
