@@ -203,7 +203,7 @@ def test_role_sets_the_four_lists(collection, bucket, check):
                        check=check).assert_ok()
     facts = run.task("The four lists are set from the newest Completed backup")
     assert facts.get("failed") is not True
-    parsed = run.task("Find and stream-parse the OADP backup")
+    parsed = run.task("ocpdr.dr.oadp_backup_parser : Find and stream-parse the OADP backup")
     assert parsed["backup"]["name"] == "manual-good"
     assert len(parsed["vsc_info_list"]) == 2
     assert SECRET not in run.stdout + json.dumps(run.results)
