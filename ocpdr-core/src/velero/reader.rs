@@ -172,7 +172,7 @@ pub fn read_backup<R: Read>(input: R, options: &ReadOptions) -> Result<BackupCon
     let stream = io::Cursor::new(head).chain(source);
     let decompressed = if compressed {
         let gz = MultiGzDecoder::new(BufReader::with_capacity(READ_BUFFER, stream));
-        Decompressed::Gzip(BufReader::with_capacity(READ_BUFFER, gz))
+        Decompressed::Gzip(Box::new(BufReader::with_capacity(READ_BUFFER, gz)))
     } else {
         Decompressed::Plain(BufReader::with_capacity(READ_BUFFER, stream))
     };
@@ -238,7 +238,7 @@ impl<R: Read> Read for Guard<R> {
 
 /// The tar stream: gunzipped, or as it came.
 enum Decompressed<S: Read> {
-    Gzip(BufReader<MultiGzDecoder<BufReader<S>>>),
+    Gzip(Box<BufReader<MultiGzDecoder<BufReader<S>>>>),
     Plain(BufReader<S>),
 }
 
@@ -304,7 +304,14 @@ impl Reader<'_> {
         }
     }
 
+    /// Handles one entry and counts it.
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
+        let handled = self.handle(entry);
+        self.progress.entries += 1;
+        handled
+    }
+
+    fn handle<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
         let raw = entry.path_bytes().into_owned();
         self.progress.last_entry = Some(String::from_utf8_lossy(&raw).into_owned());
         let entry_type = entry.header().entry_type();
@@ -313,7 +320,7 @@ impl Reader<'_> {
                 path: String::from_utf8_lossy(&raw).into_owned(),
                 entry_type: type_name(entry_type).to_owned(),
             });
-            return Ok(self.done());
+            return Ok(());
         }
         let name = match entry::check_name(&raw) {
             Ok(name) => name,
@@ -323,7 +330,7 @@ impl Reader<'_> {
                     reason,
                     message: reason.to_string(),
                 });
-                return Ok(self.done());
+                return Ok(());
             }
         };
         let size = entry.size();
@@ -344,11 +351,7 @@ impl Reader<'_> {
             EntryPath::Item(item) => self.item(entry, name, item, size)?,
             EntryPath::Other => self.stats.other_entries += 1,
         }
-        Ok(self.done())
-    }
-
-    fn done(&mut self) {
-        self.progress.entries += 1;
+        Ok(())
     }
 
     fn item<R: Read>(
