@@ -46,3 +46,33 @@ def nfs_sites(ssh_site) -> NfsSites:
     primary.pair(dr)
     dr.pair(primary)
     return NfsSites(primary, dr)
+@pytest.fixture(scope="session")
+def moto_server():
+    """One moto S3 server (no credential checks) for the whole session."""
+    from harness.moto import MotoServer
+
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def moto(moto_server):
+    """The session's moto server, emptied before each test."""
+    moto_server.reset()
+    return moto_server
+
+
+@pytest.fixture(scope="session")
+def moto_auth():
+    """A moto server that verifies access keys and signatures (IAM mode)."""
+    from harness.moto import MotoServer
+
+    with MotoServer(auth=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fixtures_bin():
+    """The `ocpdr-fixtures` generator, built for the host."""
+    subprocess.run(["cargo", "build", "--quiet", "-p", "ocpdr-fixtures"], cwd=paths.REPO, check=True)
+    return paths.cargo_bin("ocpdr-fixtures")
