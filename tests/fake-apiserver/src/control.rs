@@ -20,7 +20,7 @@ use crate::status::ApiError;
 /// Statuses `/_fake/fail` can inject.
 const FAIL_STATUSES: &[u16] = &[429, 500, 502, 503, 504];
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], expected: &str) -> Result<T, Response> {
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], expected: &str) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         ApiError::bad_request(format!(
@@ -28,7 +28,6 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8], expected: &str) -> Result<T,
             e.path(),
             e.inner()
         ))
-        .into_response()
     })
 }
 
@@ -65,7 +64,7 @@ fn default_fail_status() -> u16 {
 pub async fn fail(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let f: Fail = match parse(&body, "{\"count\": N, \"status\": 500 or 429}") {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     if !FAIL_STATUSES.contains(&f.status) {
         return ApiError::bad_request(format!(
@@ -92,7 +91,7 @@ struct Latency {
 pub async fn latency(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let l: Latency = match parse(&body, "{\"ms\": N}") {
         Ok(l) => l,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     sh.faults.latency_ms.store(l.ms, Ordering::SeqCst);
     json_response(StatusCode::OK, &json!({"ok": true, "ms": l.ms}))

@@ -95,6 +95,9 @@ impl Cli {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config()?;
+    // Handlers first: a parent may signal as soon as it has read the URL.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let server = Server::start(cli.listen, config).await?;
     let kubeconfig = server.kubeconfig();
     if let Some(path) = &cli.kubeconfig_out {
@@ -108,9 +111,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     use std::io::Write as _;
     std::io::stdout().flush()?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
     server.shutdown().await;

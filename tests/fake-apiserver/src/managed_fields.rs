@@ -376,10 +376,10 @@ pub fn apply(
         .unwrap_or_default();
 
     let mut merged = base.clone();
-    if let Some(m) = applied.as_object_mut() {
-        if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.remove("managedFields");
-        }
+    if let Some(m) = applied.as_object_mut()
+        && let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        meta.remove("managedFields");
     }
     deep_merge(&mut merged, &applied, &mut Vec::new());
 

@@ -306,14 +306,14 @@ impl Cluster {
         if let Some(rv) = new
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
+            && !rv.is_empty()
+            && rv != old_rv
         {
-            if !rv.is_empty() && rv != old_rv {
-                return Err(ApiError::conflict(
-                    res,
-                    &name,
-                    "the object has been modified; please apply your changes to the latest version and try again",
-                ));
-            }
+            return Err(ApiError::conflict(
+                res,
+                &name,
+                "the object has been modified; please apply your changes to the latest version and try again",
+            ));
         }
         let scope = if o.status {
             Scope::Status
@@ -331,10 +331,8 @@ impl Cluster {
                     new.as_object_mut().expect("object").remove("status");
                 }
             }
-            if pre_applied {
-                if let Some(m) = managed {
-                    new["metadata"]["managedFields"] = m;
-                }
+            if pre_applied && let Some(m) = managed {
+                new["metadata"]["managedFields"] = m;
             }
         } else if res.status {
             match old.get("status") {

@@ -167,10 +167,10 @@ fn smp_map(target: &mut Value, patch: &Map<String, Value>) -> Result<(), ApiErro
         }
     }
     for (key, value) in patch {
-        if let Some(field) = key.strip_prefix("$setElementOrder/") {
-            if let (Some(Value::Array(list)), Some(order)) = (t.get_mut(field), value.as_array()) {
-                reorder(list, order, merge_key(field));
-            }
+        if let Some(field) = key.strip_prefix("$setElementOrder/")
+            && let (Some(Value::Array(list)), Some(order)) = (t.get_mut(field), value.as_array())
+        {
+            reorder(list, order, merge_key(field));
         }
     }
     Ok(())
@@ -181,26 +181,22 @@ fn merge_list(field: &str, current: Value, patch: &[Value]) -> Result<Value, Api
         Value::Array(l) => l,
         _ => Vec::new(),
     };
-    if let Some(key) = merge_key(field) {
-        if patch.iter().all(Value::is_object) {
-            for item in patch {
-                let id = item.get(key);
-                let pos = list.iter().position(|e| id.is_some() && e.get(key) == id);
-                match (item.get("$patch").and_then(Value::as_str), pos) {
-                    (Some("delete"), Some(p)) => {
-                        list.remove(p);
-                    }
-                    (Some("delete"), None) => {}
-                    (_, Some(p)) => {
-                        smp_map(&mut list[p], item.as_object().expect("checked object"))?
-                    }
-                    (_, None) => {
-                        list.push(strip_directives(item.as_object().expect("checked object")))
-                    }
+    if let Some(key) = merge_key(field)
+        && patch.iter().all(Value::is_object)
+    {
+        for item in patch {
+            let id = item.get(key);
+            let pos = list.iter().position(|e| id.is_some() && e.get(key) == id);
+            match (item.get("$patch").and_then(Value::as_str), pos) {
+                (Some("delete"), Some(p)) => {
+                    list.remove(p);
                 }
+                (Some("delete"), None) => {}
+                (_, Some(p)) => smp_map(&mut list[p], item.as_object().expect("checked object"))?,
+                (_, None) => list.push(strip_directives(item.as_object().expect("checked object"))),
             }
-            return Ok(Value::Array(list));
         }
+        return Ok(Value::Array(list));
     }
     if merged_primitive_list(field) {
         for item in patch {

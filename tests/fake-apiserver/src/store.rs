@@ -57,6 +57,9 @@ pub struct Change {
     pub prev: Option<Arc<Value>>,
 }
 
+/// The retained changes a watch replays, and its live subscription.
+pub type Resume = (Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>);
+
 /// The current time as the API server writes timestamps.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -218,10 +221,7 @@ impl Store {
     /// Subscribes to live changes and returns the retained changes after `rv`, atomically:
     /// nothing committed after `rv` is missed or duplicated. `Err` when `rv` is older than the
     /// retained history (the watch must answer 410 Expired).
-    pub fn watch_from(
-        &self,
-        rv: u64,
-    ) -> Result<(Vec<Arc<Change>>, broadcast::Receiver<Arc<Change>>), ApiError> {
+    pub fn watch_from(&self, rv: u64) -> Result<Resume, ApiError> {
         if rv < self.compacted_rv {
             return Err(ApiError::expired(format!(
                 "too old resource version: {rv} ({})",
@@ -238,9 +238,12 @@ impl Store {
         self.tx.subscribe()
     }
 
-    /// Forgets all watch history: a resume from any older resourceVersion gets 410.
+    /// Forgets all watch history, as an etcd compaction would: the resourceVersion moves on
+    /// by one (as if another resource had been written), so a resume or continue from any
+    /// resourceVersion handed out so far gets 410, while a fresh list-then-watch works.
     pub fn expire_history(&mut self) {
         self.history.clear();
+        self.rv += 1;
         self.compacted_rv = self.rv;
     }
 

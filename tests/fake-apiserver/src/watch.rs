@@ -221,10 +221,10 @@ async fn run(
     let mut last_rv = start_rv;
     for change in &replay {
         last_rv = change.rv;
-        if let Some(ev) = w.event_for(change) {
-            if !w.send(ev).await {
-                return;
-            }
+        if let Some(ev) = w.event_for(change)
+            && !w.send(ev).await
+        {
+            return;
         }
     }
     let deadline = w.params.timeout.map(|t| tokio::time::Instant::now() + t);
@@ -237,11 +237,10 @@ async fn run(
                         continue;
                     }
                     last_rv = change.rv;
-                    if let Some(ev) = w.event_for(&change) {
-                        if !w.send(ev).await {
+                    if let Some(ev) = w.event_for(&change)
+                        && !w.send(ev).await {
                             return;
                         }
-                    }
                 }
                 // Too slow to keep up, or the server is going away: end the stream; the client
                 // resumes from the last resourceVersion it saw.

@@ -22,10 +22,10 @@ pub(super) fn on_change(ctx: &Ctx, change: &Change) {
         ("snapshot.storage.k8s.io/volumesnapshots", ChangeType::Deleted) => {
             let vscs = ctx.def(GROUP, "v1", "volumesnapshotcontents");
             let bound = str_at(&change.object, "/status/boundVolumeSnapshotContentName");
-            if let Some(vsc) = ctx.get(&vscs, "", bound) {
-                if str_at(&vsc, "/spec/deletionPolicy") == "Delete" {
-                    ctx.delete(&vscs, "", bound);
-                }
+            if let Some(vsc) = ctx.get(&vscs, "", bound)
+                && str_at(&vsc, "/spec/deletionPolicy") == "Delete"
+            {
+                ctx.delete(&vscs, "", bound);
             }
         }
         _ => {}
@@ -186,15 +186,15 @@ fn make_ready(ctx: &Ctx, vs: &Value) {
             .map_or_else(|| "0".to_owned(), |b| b.to_string());
         (pre_provisioned.to_owned(), size)
     };
-    if let Some(vsc) = ctx.get(&vscs, "", &content) {
-        if vsc.pointer("/status/readyToUse") != Some(&json!(true)) {
-            let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-            let mut status = json!({"readyToUse": true, "snapshotHandle": format!("snap-{}", uid(vs)), "creationTime": nanos});
-            if let Some(bytes) = quantity_bytes(&restore_size) {
-                status["restoreSize"] = json!(bytes);
-            }
-            ctx.patch(&vscs, &vsc, MANAGER, true, &json!({"status": status}));
+    if let Some(vsc) = ctx.get(&vscs, "", &content)
+        && vsc.pointer("/status/readyToUse") != Some(&json!(true))
+    {
+        let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
+        let mut status = json!({"readyToUse": true, "snapshotHandle": format!("snap-{}", uid(vs)), "creationTime": nanos});
+        if let Some(bytes) = quantity_bytes(&restore_size) {
+            status["restoreSize"] = json!(bytes);
         }
+        ctx.patch(&vscs, &vsc, MANAGER, true, &json!({"status": status}));
     }
     let status = json!({"boundVolumeSnapshotContentName": content, "creationTime": now, "readyToUse": true, "restoreSize": restore_size});
     ctx.patch(&vss, vs, MANAGER, true, &json!({"status": status}));

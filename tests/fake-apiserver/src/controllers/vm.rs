@@ -20,13 +20,12 @@ pub(super) fn on_change(ctx: &Ctx, change: &Change) {
         ("kubevirt.io/virtualmachines", ChangeType::Added | ChangeType::Modified) => {
             reconcile(ctx, obj)
         }
-        ("kubevirt.io/virtualmachines", ChangeType::Deleted) => {
+        ("kubevirt.io/virtualmachines", ChangeType::Deleted)
             if ctx
                 .get(&vmis, namespace_of(obj), name_of(obj))
-                .is_some_and(|vmi| owned_by(&vmi, obj))
-            {
-                ctx.delete(&vmis, namespace_of(obj), name_of(obj));
-            }
+                .is_some_and(|vmi| owned_by(&vmi, obj)) =>
+        {
+            ctx.delete(&vmis, namespace_of(obj), name_of(obj));
         }
         ("kubevirt.io/virtualmachineinstances", _) => {
             if let Some(vm) = ctx.get(&vms, namespace_of(obj), name_of(obj)) {
@@ -101,27 +100,27 @@ fn reconcile(ctx: &Ctx, vm: &Value) {
         }
         _ => {}
     }
-    if let Some(v) = &vmi {
-        if str_at(v, "/status/phase") != "Running" {
-            let vmi_uid = uid(v).to_owned();
-            let (ns, name) = (ns.to_owned(), name.to_owned());
-            ctx.after(
-                format!("vmi/{vmi_uid}"),
-                ctx.sh.config.controllers.vmi_ready_delay,
-                move |ctx| {
-                    let vmis = ctx.def("kubevirt.io", "v1", "virtualmachineinstances");
-                    if let Some(v) = ctx
-                        .get(&vmis, &ns, &name)
-                        .filter(|v| uid(v) == vmi_uid && str_at(v, "/status/phase") != "Running")
-                    {
-                        let status = json!({"status": {"phase": "Running", "conditions": [
-                            {"type": "Ready", "status": "True", "lastTransitionTime": now_rfc3339()}
-                        ]}});
-                        ctx.patch(&vmis, &v, MANAGER, false, &status);
-                    }
-                },
-            );
-        }
+    if let Some(v) = &vmi
+        && str_at(v, "/status/phase") != "Running"
+    {
+        let vmi_uid = uid(v).to_owned();
+        let (ns, name) = (ns.to_owned(), name.to_owned());
+        ctx.after(
+            format!("vmi/{vmi_uid}"),
+            ctx.sh.config.controllers.vmi_ready_delay,
+            move |ctx| {
+                let vmis = ctx.def("kubevirt.io", "v1", "virtualmachineinstances");
+                if let Some(v) = ctx
+                    .get(&vmis, &ns, &name)
+                    .filter(|v| uid(v) == vmi_uid && str_at(v, "/status/phase") != "Running")
+                {
+                    let status = json!({"status": {"phase": "Running", "conditions": [
+                        {"type": "Ready", "status": "True", "lastTransitionTime": now_rfc3339()}
+                    ]}});
+                    ctx.patch(&vmis, &v, MANAGER, false, &status);
+                }
+            },
+        );
     }
     if deleting {
         return;
