@@ -8,7 +8,10 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Bearer token every API request must carry (401 otherwise); `None`: no authentication.
+    /// kubectl only sends tokens over HTTPS: set `tls` too when kubectl must authenticate.
     pub token: Option<String>,
+    /// Serve HTTPS with a fresh self-signed CA (in the kubeconfig) instead of plain HTTP.
+    pub tls: bool,
     /// Directory that keeps the objects across restarts (snapshot + journal).
     pub state_dir: Option<PathBuf>,
     /// YAML/JSON list of extra resource types (see the crate README).
@@ -27,6 +30,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             token: None,
+            tls: false,
             state_dir: None,
             resources_file: None,
             controllers: Controllers::default(),

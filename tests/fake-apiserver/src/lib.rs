@@ -36,6 +36,7 @@ mod server;
 mod status;
 mod store;
 mod table;
+mod tls;
 mod watch;
 
 pub use config::{CONTROLLER_NAMES, Config, Controllers, RESTORE_OUTCOMES};

@@ -22,6 +22,10 @@ struct Cli {
     /// Bearer token every request must carry (401 otherwise).
     #[arg(long, env = "FAKE_APISERVER_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Serve HTTPS with a fresh self-signed CA (put in the kubeconfig); kubectl sends a token
+    /// only over HTTPS.
+    #[arg(long)]
+    tls: bool,
     /// Keep objects in this directory across restarts.
     #[arg(long)]
     state_dir: Option<PathBuf>,
@@ -83,6 +87,7 @@ impl Cli {
         }
         Ok(Config {
             token: self.token.clone().filter(|t| !t.is_empty()),
+            tls: self.tls,
             state_dir: self.state_dir.clone(),
             resources_file: self.resources.clone(),
             controllers,

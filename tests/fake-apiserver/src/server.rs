@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
+use axum_server::tls_rustls::RustlsConfig;
+use base64::Engine as _;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -15,7 +17,7 @@ use crate::ops::{Cluster, WriteOpts};
 use crate::persist::Journal;
 use crate::resources::Registry;
 use crate::store::Store;
-use crate::{controllers, http};
+use crate::{controllers, http, tls};
 
 /// Faults injected through `/_fake/fail` and `/_fake/latency`.
 #[derive(Debug, Default)]
@@ -45,6 +47,7 @@ pub struct Shared {
 /// A running fake API server.
 pub struct Server {
     shared: Arc<Shared>,
+    ca_pem: Option<String>,
     stop: watch::Sender<bool>,
     serve: tokio::task::JoinHandle<std::io::Result<()>>,
     controllers: tokio::task::JoinHandle<()>,
@@ -109,15 +112,36 @@ impl Server {
         let controllers = controllers::spawn(shared.clone(), stop_rx.clone());
         let app = http::router(shared.clone());
         let mut graceful = stop_rx;
-        let serve = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = graceful.wait_for(|s| *s).await;
-                })
-                .await
-        });
+        let (serve, ca_pem) = if shared.config.tls {
+            let tls = tls::self_signed()?;
+            let handle = axum_server::Handle::new();
+            let listener = listener.into_std()?;
+            let server = axum_server::from_tcp_rustls(
+                listener,
+                RustlsConfig::from_config(tls.server_config),
+            )?
+            .handle(handle.clone());
+            tokio::spawn(async move {
+                let _ = graceful.wait_for(|s| *s).await;
+                handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+            });
+            (
+                tokio::spawn(server.serve(app.into_make_service())),
+                Some(tls.ca_pem),
+            )
+        } else {
+            let serve = tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = graceful.wait_for(|s| *s).await;
+                    })
+                    .await
+            });
+            (serve, None)
+        };
         Ok(Server {
             shared,
+            ca_pem,
             stop,
             serve,
             controllers,
@@ -129,17 +153,29 @@ impl Server {
         self.shared.addr
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.shared.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.shared.addr)
     }
 
-    /// A kubeconfig (YAML) for kubectl and kube-rs, with the token when one is set.
+    /// The PEM of the CA that signed the server certificate, with TLS.
+    pub fn ca_pem(&self) -> Option<String> {
+        self.ca_pem.clone()
+    }
+
+    /// A kubeconfig (YAML) for kubectl and kube-rs, with the token and CA when set.
     pub fn kubeconfig(&self) -> String {
+        let c = &self.shared.config;
         kubeconfig(
             &self.url(),
-            self.shared.config.token.as_deref(),
-            &self.shared.config.context_name,
+            c.token.as_deref(),
+            self.ca_pem.as_deref(),
+            &c.context_name,
         )
     }
 
@@ -163,15 +199,23 @@ impl Server {
     }
 }
 
-/// The kubeconfig text for a server URL.
-pub fn kubeconfig(url: &str, token: Option<&str>, name: &str) -> String {
+/// The kubeconfig text for a server URL, with an optional token and CA certificate (PEM).
+pub fn kubeconfig(url: &str, token: Option<&str>, ca_pem: Option<&str>, name: &str) -> String {
     let q = |s: &str| serde_json::to_string(s).expect("strings serialize");
     let user = match token {
         Some(t) => format!("\n    token: {}", q(t)),
         None => " {}".to_owned(),
     };
+    let ca = ca_pem
+        .map(|pem| {
+            format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(pem)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: {n}\n  cluster:\n    server: {u}\ncontexts:\n- name: {n}\n  context:\n    cluster: {n}\n    user: {n}\n    namespace: default\ncurrent-context: {n}\npreferences: {{}}\nusers:\n- name: {n}\n  user:{user}\n",
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {n}\n  cluster:\n    server: {u}{ca}\ncontexts:\n- name: {n}\n  context:\n    cluster: {n}\n    user: {n}\n    namespace: default\ncurrent-context: {n}\npreferences: {{}}\nusers:\n- name: {n}\n  user:{user}\n",
         n = q(name),
         u = q(url),
     )
@@ -229,7 +273,7 @@ impl BlockingServer {
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS).
     pub fn url(&self) -> String {
         self.url.clone()
     }
