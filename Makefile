@@ -21,6 +21,9 @@ collection: setup
 test: setup
 	.ci/test.sh
 
+bench: setup
+	build/venv/bin/python tests/bench/fake_apiserver.py
+
 clean:
 	rm -rf build
 	find collection/plugins/modules -type f ! -name "*.yml" -delete

@@ -189,3 +189,14 @@ def test_kubectl_reports_the_real_errors(kubectl, fake_apiserver):
     )
     assert bad.returncode == 1 and "You must be logged in to the server" in bad.stderr
     assert "wrong-token" not in bad.stderr and "lab-token" not in bad.stderr
+
+
+def test_kubectl_create_generators(kubectl, fake_apiserver):
+    """`kubectl create namespace|configmap|secret` (protobuf bodies from kubectl 1.32)."""
+    api = fake_apiserver()
+    api.kubectl("create", "namespace", "lab", kubectl=kubectl)
+    api.kubectl("create", "configmap", "cfg", "-n", "lab", "--from-literal=mode=dr", kubectl=kubectl)
+    api.kubectl("create", "secret", "generic", "creds", "-n", "lab", "--from-literal=user=ops", kubectl=kubectl)
+    assert api.kubectl("get", "ns", "lab", "-o", "jsonpath={.status.phase}", kubectl=kubectl).stdout == "Active"
+    assert api.kubectl("get", "cm", "cfg", "-n", "lab", "-o", "jsonpath={.data.mode}", kubectl=kubectl).stdout == "dr"
+    assert api.kubectl("get", "secret", "creds", "-n", "lab", "-o", "jsonpath={.data.user}", kubectl=kubectl).stdout == "b3Bz"

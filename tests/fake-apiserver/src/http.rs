@@ -22,6 +22,7 @@ use crate::discovery;
 use crate::openapi;
 use crate::ops::{DeleteOpts, ListQuery, WriteOpts};
 use crate::patch::{PATCH_TYPES, PatchType};
+use crate::protobuf;
 use crate::resources::{Registry, ResourceDef};
 use crate::selectors::{FieldSelector, LabelSelector};
 use crate::server::Shared;
@@ -388,6 +389,12 @@ fn parse_body(headers: &HeaderMap, body: &[u8], res: &ResourceDef) -> Result<Val
             let text = std::str::from_utf8(body).map_err(|e| unrecognized(e.to_string()))?;
             serde_yaml_ng::from_str(text).map_err(|e| unrecognized(e.to_string()))
         }
+        protobuf::CONTENT_TYPE => protobuf::decode(body).map_err(|e| match e {
+            protobuf::Error::Unsupported(m) => {
+                ApiError::unsupported_media_type(&m, &["application/json", "application/yaml"])
+            }
+            protobuf::Error::Malformed(m) => unrecognized(m),
+        }),
         other => Err(ApiError::unsupported_media_type(
             other,
             &["application/json", "application/yaml"],

@@ -30,6 +30,7 @@ mod openapi;
 mod ops;
 mod patch;
 mod persist;
+mod protobuf;
 mod resources;
 mod selectors;
 mod server;
