@@ -2,7 +2,7 @@
 //! tests use them.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use fake_apiserver::{BlockingServer, Config};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -14,19 +14,19 @@ use crate::util::client_from_yaml;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fake-apiserver");
 
-/// Starts the binary and returns it with the URL it printed first.
-fn spawn(args: &[&str]) -> (Child, String) {
+/// Starts the binary; returns it, its stdout (one reader, so nothing read ahead is lost) and
+/// the URL it printed first.
+fn spawn(args: &[&str]) -> (Child, BufReader<ChildStdout>, String) {
     let mut child = Command::new(BIN)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    (child, line.trim().to_owned())
+    stdout.read_line(&mut line).unwrap();
+    (child, stdout, line.trim().to_owned())
 }
 
 fn terminate(mut child: Child) {
@@ -56,7 +56,7 @@ async fn binary_prints_its_url_and_keeps_objects_across_restarts() {
         kc.to_str().unwrap(),
     ];
 
-    let (child, url) = spawn(&args);
+    let (child, _out, url) = spawn(&args);
     assert!(
         url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
         "{url}"
@@ -69,7 +69,7 @@ async fn binary_prints_its_url_and_keeps_objects_across_restarts() {
     let first = api.create(&PostParams::default(), &cm).await.unwrap();
     terminate(child);
 
-    let (child, url2) = spawn(&args);
+    let (child, _out, url2) = spawn(&args);
     let yaml = std::fs::read_to_string(&kc).unwrap();
     assert!(yaml.contains(&url2));
     let api: Api<ConfigMap> = Api::default_namespaced(client_from_yaml(&yaml).await);
@@ -90,9 +90,8 @@ async fn binary_prints_its_url_and_keeps_objects_across_restarts() {
 
 #[test]
 fn binary_prints_the_kubeconfig_without_kubeconfig_out_and_rejects_bad_resources() {
-    let (mut child, url) = spawn(&["--token", "t0ken", "--context", "primary"]);
+    let (child, mut reader, url) = spawn(&["--token", "t0ken", "--context", "primary"]);
     let mut rest = String::new();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
     while !rest.contains("users:") || !rest.contains("token:") {
         assert!(
             reader.read_line(&mut rest).unwrap() > 0,
