@@ -35,39 +35,31 @@ def java_home() -> str:
 class Rulebook:
     """One ansible-rulebook process listening on a loopback port."""
 
-    def __init__(
-        self,
-        rulebook: Path,
-        workdir: Path,
-        variables: dict,
-        port: int | None = None,
-        source_args: dict | None = None,
-    ) -> None:
-        """`variables` go to `--vars` (plus `webhook_port`); `source_args` replace the webhook
-        source's arguments (e.g. `hmac_secret` instead of `token`)."""
+    def __init__(self, rulebook: Path, workdir: Path, variables: dict, port: int | None = None) -> None:
+        """`variables` go to `--vars`, with `webhook_port` (`port`, or a free one) and
+        `webhook_hmac_port` (a free one) added; `url` and `hmac_url` are the two webhooks."""
         self.port = port or free_port()
+        self.hmac_port = free_port()
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.variables = {**variables, "webhook_port": self.port}
+        self.variables = {**variables, "webhook_port": self.port, "webhook_hmac_port": self.hmac_port}
         self.rulebook = rulebook
-        if source_args is not None:
-            self.rulebook = self.workdir / "rulebook.yml"
-            doc = yaml.safe_load(rulebook.read_text())
-            for ruleset in doc:
-                for source in ruleset["sources"]:
-                    source["ansible.eda.webhook"] = {"host": "127.0.0.1", "port": "{{ webhook_port }}", **source_args}
-            self.rulebook.write_text(yaml.safe_dump(doc, sort_keys=False))
         self.output = self.workdir / f"ansible-rulebook-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        """Where to POST events."""
+        """The webhook that checks the Bearer token."""
         return f"http://127.0.0.1:{self.port}/ocpdr"
 
+    @property
+    def hmac_url(self) -> str:
+        """The webhook that checks the HMAC signature."""
+        return f"http://127.0.0.1:{self.hmac_port}/ocpdr"
+
     def start(self, timeout: float = 120) -> Rulebook:
-        """Starts ansible-rulebook and waits until the webhook accepts connections."""
-        vars_file = self.workdir / "vars.yml"
+        """Starts ansible-rulebook and waits until both webhooks accept connections."""
+        vars_file = self.workdir / f"vars-{self.port}.yml"
         vars_file.write_text(yaml.safe_dump(self.variables))
         inventory = self.workdir / "inventory.yml"
         inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
@@ -85,7 +77,8 @@ class Rulebook:
             self.proc = subprocess.Popen(
                 cmd, cwd=self.workdir, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
-        wait_for_port(self.port, timeout=timeout, proc=self.proc)
+        for port in (self.port, self.hmac_port):
+            wait_for_port(port, timeout=timeout, proc=self.proc)
         return self
 
     def text(self) -> str:

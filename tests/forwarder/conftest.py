@@ -1,0 +1,72 @@
+"""Fixtures of the forwarder tests: a fake API server per test, one real ansible-rulebook for the
+session (tests tell their events apart by the `cluster` each forwarder sends), and forwarders
+started with test-friendly timings and stopped (SIGTERM) at the end."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from harness.apiserver import FakeApiServer
+from harness.forwarder import Forwarder
+from harness.rulebook import Rulebook
+
+RULEBOOK = Path(__file__).parent / "rulebook.yml"
+TOKEN = "eda-test-token-5f3a"
+HMAC_SECRET = "eda-test-hmac-9c1e"
+WATCHED = "app-ns1"
+
+
+def rulebook(workdir: Path, token: str = TOKEN, port: int | None = None) -> Rulebook:
+    """A (not yet started) ansible-rulebook running the test rulebook."""
+    variables = {"webhook_token": token, "webhook_hmac_secret": HMAC_SECRET, "watched_namespaces": [WATCHED]}
+    return Rulebook(RULEBOOK, workdir, variables, port=port)
+
+
+@pytest.fixture(scope="session")
+def eda(tmp_path_factory):
+    """The session's ansible-rulebook: Bearer webhook at `.url`, HMAC webhook at `.hmac_url`."""
+    with rulebook(tmp_path_factory.mktemp("eda")) as rb:
+        yield rb
+
+
+@pytest.fixture
+def apiserver(tmp_path):
+    """A fresh fake API server without controllers: every write in its history is the test's."""
+    with FakeApiServer(tmp_path / "apiserver", args=["--no-controllers"]) as server:
+        yield server
+
+
+@pytest.fixture
+def cluster_name(request) -> str:
+    """A `CLUSTER_NAME` unique to the test, to pick its events out of the shared rulebook's."""
+    return re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
+
+
+@pytest.fixture
+def start_forwarder(tmp_path, apiserver, eda, cluster_name):
+    """Starts a forwarder against `apiserver` and the session rulebook; `env` overrides."""
+    started: list[Forwarder] = []
+
+    def start(**env: str) -> Forwarder:
+        settings = {
+            "KUBECONFIG": str(apiserver.kubeconfig),
+            "CLUSTER_NAME": cluster_name,
+            "WEBHOOK_URL": eda.url,
+            "WEBHOOK_TOKEN": TOKEN,
+            "RETRY_INITIAL_MS": "50",
+            "RETRY_MAX_S": "1",
+            "AUTH_RETRY_S": "1",
+            "STATE_FLUSH_S": "1",
+            "SHUTDOWN_GRACE_S": "5",
+            **env,
+        }
+        forwarder = Forwarder(settings, tmp_path / "forwarder").start()
+        started.append(forwarder)
+        return forwarder
+
+    yield start
+    for forwarder in started:
+        forwarder.stop()
