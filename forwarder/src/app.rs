@@ -8,6 +8,7 @@ use crate::known::Known;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::probes::{self, Health};
+use crate::retry::Failure;
 use crate::state::Snapshot;
 use crate::state_store::{Delivered, LoadError, Store};
 use crate::watch::Watch;
@@ -187,12 +188,24 @@ async fn save_once(store: &Store, delivered: &Delivered, metrics: &Metrics) {
     }
 }
 
-/// Until the first delivery, checks every 2 s whether the webhook answers HTTP (readiness).
+/// Until the first delivery, checks the webhook every 2 s (readiness), until it answers and
+/// accepts the credentials; a refusal is logged once.
 async fn probe_webhook(delivery: Arc<Delivery>) {
-    while delivery.health.webhook_unknown() {
-        if delivery.webhook.answers().await {
-            delivery.health.webhook_answered();
-            return;
+    let mut refusal_logged = false;
+    while !delivery.health.delivered_once() {
+        match delivery.webhook.probe().await {
+            Ok(()) => {
+                delivery.health.probed(true);
+                return;
+            }
+            Err(failure @ Failure::Status(_)) => {
+                delivery.health.probed(false);
+                if !refusal_logged {
+                    error!(reason = failure.reason(), "configuration error: {failure}");
+                    refusal_logged = true;
+                }
+            }
+            Err(_) => {}
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }

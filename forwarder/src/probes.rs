@@ -2,9 +2,9 @@
 //!
 //! - `/healthz`: 200 while the process serves requests (the liveness probe).
 //! - `/readyz`: 200 once every watched kind has been listed and the webhook answered: its last
-//!   delivery got a 2xx, or, before any delivery, it answered HTTP at all. 503 with the reasons
-//!   otherwise (e.g. while the webhook refuses the token), so `kubectl get pods` shows a
-//!   forwarder that is not forwarding.
+//!   delivery got a 2xx, or, before any delivery, a probe with the credentials was not refused.
+//!   503 with the reasons otherwise (e.g. while the webhook refuses the token), so
+//!   `kubectl get pods` shows a forwarder that is not forwarding.
 //! - `/metrics`: [`crate::metrics`].
 
 use crate::kinds::Kind;
@@ -15,7 +15,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::collections::BTreeSet;
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 
@@ -28,6 +28,7 @@ pub struct Health {
     expected: Vec<Kind>,
     listed: Mutex<BTreeSet<Kind>>,
     webhook: AtomicU8,
+    delivered_once: AtomicBool,
 }
 
 impl Health {
@@ -37,6 +38,7 @@ impl Health {
             expected: kinds.to_vec(),
             listed: Mutex::new(BTreeSet::new()),
             webhook: AtomicU8::new(WEBHOOK_UNKNOWN),
+            delivered_once: AtomicBool::new(false),
         }
     }
 
@@ -48,25 +50,25 @@ impl Health {
             .insert(kind);
     }
 
-    /// A delivery got a 2xx, or a failure: the latest outcome decides.
+    /// A delivery got a 2xx, or failed: the latest outcome decides.
     pub fn delivery(&self, ok: bool) {
+        self.delivered_once.store(true, Ordering::Release);
         let state = if ok { WEBHOOK_OK } else { WEBHOOK_FAILING };
         self.webhook.store(state, Ordering::Release);
     }
 
-    /// The webhook answered HTTP before any delivery was attempted.
-    pub fn webhook_answered(&self) {
-        let _ = self.webhook.compare_exchange(
-            WEBHOOK_UNKNOWN,
-            WEBHOOK_OK,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        );
+    /// A probe before the first delivery: the webhook answered and accepts the credentials
+    /// (`true`), or refused them (`false`). Ignored once deliveries speak for the webhook.
+    pub fn probed(&self, ok: bool) {
+        if !self.delivered_once.load(Ordering::Acquire) {
+            let state = if ok { WEBHOOK_OK } else { WEBHOOK_FAILING };
+            self.webhook.store(state, Ordering::Release);
+        }
     }
 
-    /// Whether nothing has been heard from the webhook yet.
-    pub fn webhook_unknown(&self) -> bool {
-        self.webhook.load(Ordering::Acquire) == WEBHOOK_UNKNOWN
+    /// Whether a delivery has been attempted (probes are then no longer needed).
+    pub fn delivered_once(&self) -> bool {
+        self.delivered_once.load(Ordering::Acquire)
     }
 
     /// `Ok` when ready, else what is missing.
@@ -80,7 +82,9 @@ impl Health {
             .collect();
         match self.webhook.load(Ordering::Acquire) {
             WEBHOOK_OK => {}
-            WEBHOOK_FAILING => missing.push("the last delivery to the webhook failed".into()),
+            WEBHOOK_FAILING => missing.push(
+                "the webhook's last answer was a failure (see delivery_failures_total)".into(),
+            ),
             _ => missing.push("the webhook has not answered yet".into()),
         }
         if missing.is_empty() {
@@ -153,14 +157,16 @@ mod tests {
         );
         h.listed(Kind::PersistentVolume);
         h.listed(Kind::VolumeSnapshot);
-        h.webhook_answered();
+        h.probed(false);
+        assert!(h.readiness().unwrap_err().contains("failure"));
+        h.probed(true);
         assert_eq!(h.readiness(), Ok(()));
         h.delivery(false);
-        assert!(h.readiness().unwrap_err().contains("last delivery"));
-        h.webhook_answered();
+        assert!(h.readiness().unwrap_err().contains("failure"));
+        h.probed(true);
         assert!(
             h.readiness().is_err(),
-            "a probe answer does not hide a failing delivery"
+            "a probe does not hide a failing delivery"
         );
         h.delivery(true);
         assert_eq!(h.readiness(), Ok(()));
@@ -175,7 +181,7 @@ mod tests {
             answer("/readyz", &h, &m).status(),
             StatusCode::SERVICE_UNAVAILABLE
         );
-        h.webhook_answered();
+        h.probed(true);
         assert_eq!(answer("/readyz", &h, &m).status(), StatusCode::OK);
         assert_eq!(answer("/metrics", &h, &m).status(), StatusCode::OK);
         assert_eq!(answer("/nope", &h, &m).status(), StatusCode::NOT_FOUND);

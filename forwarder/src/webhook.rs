@@ -75,10 +75,7 @@ impl Webhook {
             request = request.header(header.clone(), sig);
         }
         if let Some(token) = &self.token {
-            let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                .expect("the token was checked to be printable ASCII");
-            value.set_sensitive(true);
-            request = request.header(AUTHORIZATION, value);
+            request = request.header(AUTHORIZATION, self.bearer(token));
         }
         let response = request.body(body).send().await.map_err(classify)?;
         let status = response.status().as_u16();
@@ -91,10 +88,26 @@ impl Webhook {
         }
     }
 
-    /// Whether the webhook answers HTTP at all (any status; ansible.eda.webhook says 405 to a
-    /// GET). Used for readiness before the first delivery.
-    pub async fn answers(&self) -> bool {
-        self.client.get(self.url.clone()).send().await.is_ok()
+    /// Checks the webhook before the first delivery, for readiness: a GET with the credentials.
+    /// ansible.eda.webhook answers 405 to a GET that passes its token check and 401 to one that
+    /// does not, so any answer but 401/403 counts as reachable and accepting the token.
+    pub async fn probe(&self) -> Result<(), Failure> {
+        let mut request = self.client.get(self.url.clone());
+        if let Some(token) = &self.token {
+            request = request.header(AUTHORIZATION, self.bearer(token));
+        }
+        let response = request.send().await.map_err(classify)?;
+        match response.status().as_u16() {
+            code @ (401 | 403) => Err(Failure::Status(code)),
+            _ => Ok(()),
+        }
+    }
+
+    fn bearer(&self, token: &Secret) -> HeaderValue {
+        let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .expect("the token was checked to be printable ASCII");
+        value.set_sensitive(true);
+        value
     }
 }
 
@@ -186,6 +199,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn probe_counts_any_answer_but_a_credentials_refusal() {
+        let (url, server) = one_shot(405).await;
+        let hook = Webhook::new(&config(&url, &[("WEBHOOK_TOKEN", "t0k")])).unwrap();
+        assert_eq!(hook.probe().await, Ok(()));
+        let request = server.await.unwrap().to_ascii_lowercase();
+        assert!(request.starts_with("get /ocpdr") && request.contains("authorization: bearer t0k"));
+        let (url, _server) = one_shot(401).await;
+        let hook = Webhook::new(&config(&url, &[])).unwrap();
+        assert_eq!(hook.probe().await, Err(Failure::Status(401)));
+    }
+
+    #[tokio::test]
     async fn non_2xx_and_connection_errors_are_failures() {
         let (url, _server) = one_shot(401).await;
         let hook = Webhook::new(&config(&url, &[])).unwrap();
@@ -199,7 +224,7 @@ mod tests {
         drop(closed);
         let hook = Webhook::new(&config(&url, &[])).unwrap();
         assert_eq!(hook.deliver(b"{}".to_vec()).await, Err(Failure::Connect));
-        assert!(!hook.answers().await);
+        assert_eq!(hook.probe().await, Err(Failure::Connect));
     }
 
     #[test]

@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict
 from datetime import datetime
 
-from conftest import HMAC_SECRET, TOKEN, WATCHED, rulebook
+from conftest import HMAC_SECRET, TOKEN, WATCHED, make_ca, rulebook
 
 from harness.storage import KINDS, Kube, pv, pvc, vs, vsc
 
@@ -145,6 +145,29 @@ def test_hmac_signature_is_accepted_by_the_webhook(apiserver, eda, start_forward
     events = eda.wait_for_events(lambda ev: any(e["name"] == "signed" for e in mine(ev, cluster_name)))
     assert [(e["type"], e["name"]) for e in mine(events, cluster_name)] == [("ADDED", "signed")]
     assert HMAC_SECRET not in forwarder.text()
+
+
+def test_https_webhook_is_trusted_only_through_the_ca_bundle(apiserver, eda, start_forwarder, cluster_name, tmp_path):
+    kube = Kube(apiserver)
+    kube.namespace(WATCHED)
+    stranger_ca, _, _ = make_ca(tmp_path, "some-other-ca")
+    distrusting = start_forwarder(WEBHOOK_URL=eda.tls_url, WEBHOOK_CA_BUNDLE=str(stranger_ca), CLUSTER_NAME="distrusting")
+    trusting = start_forwarder(WEBHOOK_URL=eda.tls_url, WEBHOOK_CA_BUNDLE=str(eda.workdir / "webhook-ca.pem"))
+    kube.create(pvc(WATCHED, "over-tls"))
+    events = eda.wait_for_events(lambda ev: any(e["name"] == "over-tls" for e in mine(ev, cluster_name)))
+    assert [(e["type"], e["name"]) for e in mine(events, cluster_name)] == [("ADDED", "over-tls")]
+    trusting.wait_ready()
+    # A certificate from another CA is refused (a TLS failure is a connection failure), and retried.
+    distrusting.wait_until(
+        lambda: distrusting.metric("ocpdr_forwarder_delivery_failures_total", reason="connect") >= 2,
+        what="TLS refusals",
+    )
+    assert mine(eda.events(), "distrusting") == []
+    assert distrusting.get("/readyz")[0] == 503
+    # Labs: skipping verification accepts the certificate.
+    lab = start_forwarder(WEBHOOK_URL=eda.tls_url, WEBHOOK_INSECURE_SKIP_VERIFY="true", CLUSTER_NAME="lab")
+    eda.wait_for_events(lambda ev: any(e["name"] == "over-tls" for e in mine(ev, "lab")))
+    lab.wait_ready()
 
 
 def test_webhook_down_during_1000_changes_then_all_delivered_in_order(apiserver, tmp_path, start_forwarder, cluster_name):
@@ -338,7 +361,7 @@ def test_wrong_token_loses_nothing_and_says_401(apiserver, tmp_path, start_forwa
             what="401 failures",
         )
         status, why = forwarder.get("/readyz")
-        assert status == 503 and "last delivery" in why
+        assert status == 503 and "failure" in why
         assert mine(refusing.events(), cluster_name) == []
     finally:
         refusing.stop()

@@ -36,13 +36,20 @@ class Rulebook:
     """One ansible-rulebook process listening on a loopback port."""
 
     def __init__(self, rulebook: Path, workdir: Path, variables: dict, port: int | None = None) -> None:
-        """`variables` go to `--vars`, with `webhook_port` (`port`, or a free one) and
-        `webhook_hmac_port` (a free one) added; `url` and `hmac_url` are the two webhooks."""
+        """`variables` go to `--vars`, with `webhook_port` (`port`, or a free one),
+        `webhook_hmac_port` and `webhook_tls_port` (free ones) added: the webhooks at `url`,
+        `hmac_url` and `tls_url`."""
         self.port = port or free_port()
         self.hmac_port = free_port()
+        self.tls_port = free_port()
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.variables = {**variables, "webhook_port": self.port, "webhook_hmac_port": self.hmac_port}
+        self.variables = {
+            **variables,
+            "webhook_port": self.port,
+            "webhook_hmac_port": self.hmac_port,
+            "webhook_tls_port": self.tls_port,
+        }
         self.rulebook = rulebook
         self.output = self.workdir / f"ansible-rulebook-{self.port}.log"
         self.proc: subprocess.Popen | None = None
@@ -57,8 +64,13 @@ class Rulebook:
         """The webhook that checks the HMAC signature."""
         return f"http://127.0.0.1:{self.hmac_port}/ocpdr"
 
+    @property
+    def tls_url(self) -> str:
+        """The webhook that checks the Bearer token over TLS (certificate for `localhost`)."""
+        return f"https://localhost:{self.tls_port}/ocpdr"
+
     def start(self, timeout: float = 120) -> Rulebook:
-        """Starts ansible-rulebook and waits until both webhooks accept connections."""
+        """Starts ansible-rulebook and waits until its webhooks accept connections."""
         vars_file = self.workdir / f"vars-{self.port}.yml"
         vars_file.write_text(yaml.safe_dump(self.variables))
         inventory = self.workdir / "inventory.yml"
@@ -77,7 +89,7 @@ class Rulebook:
             self.proc = subprocess.Popen(
                 cmd, cwd=self.workdir, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
-        for port in (self.port, self.hmac_port):
+        for port in (self.port, self.hmac_port, self.tls_port):
             wait_for_port(port, timeout=timeout, proc=self.proc)
         return self
 
