@@ -21,6 +21,9 @@ collection: setup
 test: setup
 	.ci/test.sh
 
+bench: collection
+	for script in tests/bench/*.sh; do "$$script" || exit 1; done
+
 clean:
 	rm -rf build
 	find collection/plugins/modules -type f ! -name "*.yml" -delete

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod evidence;
 mod protocol;
 mod pv_retarget;
 mod resource_clean;
