@@ -11,8 +11,10 @@ import threading
 from collections import defaultdict
 from datetime import datetime
 
-from conftest import HMAC_SECRET, TOKEN, WATCHED, make_ca, rulebook
+from eda_setup import HMAC_SECRET, TOKEN, WATCHED, rulebook
 
+from harness.certs import make_ca
+from harness.ports import free_port
 from harness.storage import KINDS, Kube, pv, pvc, vs, vsc
 
 OTHER = "other-ns"
@@ -283,7 +285,8 @@ def test_restart_with_state_configmap_sends_exactly_what_changed_while_stopped(
     kube = Kube(apiserver)
     kube.namespace(WATCHED)
     kube.namespace("ocpdr")
-    state = {"STATE_CONFIGMAP": "ocpdr/forwarder-state", "WATCH_NAMESPACES": WATCHED}
+    # Saved only at shutdown (the periodic save is an hour away), so the restart proves that save.
+    state = {"STATE_CONFIGMAP": "ocpdr/forwarder-state", "STATE_FLUSH_S": "3600", "WATCH_NAMESPACES": WATCHED}
     for name in ("keep", "change", "remove"):
         kube.create(pvc(WATCHED, name))
     kube.create(pv("pv-remove", WATCHED, "remove"))
@@ -342,6 +345,41 @@ def test_restart_with_state_configmap_sends_exactly_what_changed_while_stopped(
         ]
     )
     assert fresh == [("ADDED", "change"), ("ADDED", "keep"), ("ADDED", "new")]
+
+
+def test_sigterm_while_the_webhook_is_down_loses_nothing(apiserver, eda, start_forwarder, cluster_name):
+    kube = Kube(apiserver)
+    kube.namespace(WATCHED)
+    kube.namespace("ocpdr")
+    state = {"STATE_CONFIGMAP": "ocpdr/forwarder-state", "WATCH_KINDS": "pvc", "SHUTDOWN_GRACE_S": "1"}
+    kube.create(pvc(WATCHED, "delivered"))
+    first = start_forwarder(**state)
+    eda.wait_for_events(lambda ev: len(mine(ev, cluster_name)) == 1)
+    assert first.stop() == 0
+
+    nobody = f"http://127.0.0.1:{free_port()}/ocpdr"
+    stuck = start_forwarder(WEBHOOK_URL=nobody, **state)
+    stuck.wait_until(lambda: listed_everything(stuck), what="first list")
+    for i in range(3):
+        kube.create(pvc(WATCHED, f"queued-{i}"))
+    stuck.wait_until(
+        lambda: stuck.metric("ocpdr_forwarder_events_observed_total", kind="PersistentVolumeClaim", type_="ADDED") == 3,
+        what="three queued changes",
+    )
+    assert stuck.stop() == 0
+    stopping = [log for log in stuck.logs() if log.get("message", "").startswith("grace period over")]
+    assert stopping and stopping[0]["undelivered"] == 3, stuck.text()[-2000:]
+
+    # The saved state has what was acknowledged and nothing else: the next start sends the
+    # three queued changes, and not the one delivered before.
+    resumed = start_forwarder(**state)
+    events = mine(eda.wait_for_events(lambda ev: len(mine(ev, cluster_name)) >= 4), cluster_name)
+    assert sorted((e["type"], e["name"], e["synthetic"]) for e in events[1:]) == [
+        ("ADDED", f"queued-{i}", True) for i in range(3)
+    ]
+    resumed.wait_ready()
+    observed = resumed.metric("ocpdr_forwarder_events_observed_total", kind="PersistentVolumeClaim", type_="ADDED")
+    assert observed == 3
 
 
 def test_wrong_token_loses_nothing_and_says_401(apiserver, tmp_path, start_forwarder, cluster_name):
