@@ -81,7 +81,8 @@ class Written:
 
 
 class Kube:
-    """Creates, patches and deletes objects of the four kinds on a fake API server."""
+    """Creates, patches and deletes objects of the four kinds on a fake API server (or anything
+    with its `request(method, path, body, content_type)`)."""
 
     def __init__(self, server: FakeApiServer) -> None:
         self.server = server
