@@ -23,6 +23,7 @@ test: setup
 
 bench: collection
 	for script in tests/bench/*.sh; do "$$script" || exit 1; done
+	for bench in tests/bench/*_bench.py; do build/venv/bin/python "$$bench" || exit 1; done
 
 clean:
 	rm -rf build

@@ -3,6 +3,7 @@
 mod util;
 
 mod evidence;
+mod nfs_sync;
 mod protocol;
 mod pv_retarget;
 mod resource_clean;

@@ -10,9 +10,11 @@
 //! - [`clean`]: strip source-cluster state from objects so they can be applied elsewhere.
 //! - [`paths`]: validation and prefix arithmetic for absolute paths on the NFS servers.
 //! - [`retarget`]: point NFS PersistentVolumes at the DR NFS server and mapped paths.
+//! - [`rsync`]: plan rsync runs for many volumes (guarded deletes) and read their output.
 
 pub mod clean;
 pub mod evidence;
 pub mod object;
 pub mod paths;
 pub mod retarget;
+pub mod rsync;
