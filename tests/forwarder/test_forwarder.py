@@ -15,6 +15,7 @@ from eda_setup import HMAC_SECRET, TOKEN, WATCHED, rulebook
 
 from harness.certs import make_ca
 from harness.ports import free_port
+from harness.relay import Relay
 from harness.storage import KINDS, Kube, pv, pvc, vs, vsc
 
 OTHER = "other-ns"
@@ -209,6 +210,31 @@ def test_webhook_down_during_1000_changes_then_all_delivered_in_order(apiserver,
     assert delivered_per_object(events) == history_per_object(history)
     assert all(e["synthetic"] is False for e in events)
     assert forwarder.metric("ocpdr_forwarder_relists_total", kind="PersistentVolumeClaim") == 0
+
+
+def test_waiting_modifications_of_one_object_coalesce_into_the_newest(apiserver, eda, start_forwarder, cluster_name):
+    kube = Kube(apiserver)
+    kube.namespace(WATCHED)
+    port = free_port()
+    forwarder = start_forwarder(WEBHOOK_URL=f"http://127.0.0.1:{port}/ocpdr", WATCH_KINDS="pvc")
+    forwarder.wait_until(lambda: listed_everything(forwarder), what="first list")
+    kube.create(pvc(WATCHED, "busy"))
+    last = [kube.label("PersistentVolumeClaim", WATCHED, "busy", str(step)) for step in range(20)][-1]
+    forwarder.wait_until(
+        lambda: forwarder.metric("ocpdr_forwarder_events_observed_total", kind="PersistentVolumeClaim", type_="MODIFIED")
+        == 20,
+        what="twenty MODIFIED observed",
+    )
+    # The ADDED is being retried; the first MODIFIED waits behind it and absorbs the other 19.
+    assert forwarder.metric("ocpdr_forwarder_events_coalesced_total", kind="PersistentVolumeClaim") == 19
+    with Relay(port, eda.port):  # the webhook is reachable again
+        events = mine(eda.wait_for_events(lambda ev: len(mine(ev, cluster_name)) >= 2), cluster_name)
+        forwarder.wait_ready()
+    assert [(e["type"], e["resourceVersion"]) for e in events] == [
+        ("ADDED", events[0]["resource"]["metadata"]["resourceVersion"]),
+        ("MODIFIED", last.resource_version),
+    ]
+    assert events[1]["resource"]["metadata"]["labels"]["step"] == "19"
 
 
 def test_410_gone_during_a_burst_sends_the_missed_delete_as_synthetic(apiserver, eda, start_forwarder, cluster_name):
