@@ -36,7 +36,15 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
 
     let store = cfg.state.clone().map(|r| Store::new(client.clone(), r));
     let snapshot = load_state(store.as_ref(), &cfg.cluster).await?;
-    let delivered = Arc::new(Delivered::new(snapshot.clone()));
+    let saved_objects = snapshot.len();
+    let known: Vec<Known> = cfg
+        .filter
+        .kinds
+        .iter()
+        .map(|&kind| Known::new(kind, snapshot.stubs(kind)))
+        .collect();
+    // The acknowledged state is kept only where it is saved.
+    let delivered = store.as_ref().map(|_| Arc::new(Delivered::new(snapshot)));
 
     let outbox = Arc::new(Outbox::new(
         cfg.queue_capacity,
@@ -62,18 +70,18 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
 
     let filter = Arc::new(cfg.filter.clone());
     let mut watches = JoinSet::new();
-    for &kind in &cfg.filter.kinds {
+    for known in known {
         let watch = Watch {
-            kind,
+            kind: known.kind(),
             client: client.clone(),
             filter: filter.clone(),
             outbox: outbox.clone(),
             metrics: metrics.clone(),
             health: health.clone(),
         };
-        watches.spawn(watch.run(Known::new(kind, snapshot.stubs(kind))));
+        watches.spawn(watch.run(known));
     }
-    let saver = store.map(|store| {
+    let saver = store.zip(delivered).map(|(store, delivered)| {
         let store = Arc::new(store);
         let task = tokio::spawn(save_periodically(
             store.clone(),
@@ -81,13 +89,13 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
             metrics.clone(),
             cfg.state_flush,
         ));
-        (store, task)
+        (store, delivered, task)
     });
     info!(
         kinds = ?cfg.filter.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
         namespaces = ?cfg.filter.namespaces, cluster = cfg.cluster, webhook = cfg.webhook_url,
         state = cfg.state.as_ref().map(|s| format!("{}/{}", s.namespace, s.name)),
-        saved_objects = snapshot.len(), listen = %cfg.listen, "ocpdr-forwarder started"
+        saved_objects, listen = %cfg.listen, "ocpdr-forwarder started"
     );
 
     wait_for_signal().await?;
@@ -112,7 +120,7 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
     }
     readiness_probe.abort();
     probes.abort();
-    if let Some((store, task)) = saver {
+    if let Some((store, delivered, task)) = saver {
         task.abort();
         save_once(&store, &delivered, &metrics).await;
     }

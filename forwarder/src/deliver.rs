@@ -23,8 +23,8 @@ pub struct Delivery {
     pub metrics: Arc<Metrics>,
     /// Readiness.
     pub health: Arc<Health>,
-    /// The acknowledged state.
-    pub delivered: Arc<Delivered>,
+    /// The acknowledged state, when it is saved (`STATE_CONFIGMAP`).
+    pub delivered: Option<Arc<Delivered>>,
     /// `CLUSTER_NAME`.
     pub cluster: String,
     /// `RETRY_INITIAL_MS`.
@@ -55,7 +55,9 @@ impl Delivery {
                         change.change,
                         change.observed.elapsed().as_secs_f64(),
                     );
-                    self.delivered.record(change);
+                    if let Some(delivered) = &self.delivered {
+                        delivered.record(change);
+                    }
                     self.health.delivery(true);
                     debug!(
                         kind = %change.kind, r#type = %change.change, name = change.key().name,

@@ -9,7 +9,6 @@
 //! [`crate::known::Known`]; this module only answers whether an object matches.
 
 use crate::kinds::Kind;
-use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// The kinds and namespaces to forward.
@@ -30,19 +29,16 @@ impl Filter {
         }
     }
 
-    /// Whether `obj`, of `kind`, matches the namespace selection.
-    pub fn matches(&self, kind: Kind, obj: &Value) -> bool {
-        self.namespaces.is_empty()
-            || kind
-                .related_namespace(obj)
-                .is_some_and(|ns| self.namespaces.contains(ns))
+    /// Whether an object belonging to `namespace` ([`Kind::related_namespace`]: its own, or
+    /// the one a PV / VolumeSnapshotContent is bound to; `None` when unbound) is selected.
+    pub fn matches(&self, namespace: Option<&str>) -> bool {
+        self.namespaces.is_empty() || namespace.is_some_and(|ns| self.namespaces.contains(ns))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn only(namespaces: &[&str]) -> Filter {
         Filter {
@@ -52,30 +48,20 @@ mod tests {
     }
 
     #[test]
-    fn empty_namespace_list_matches_everything() {
-        let pv = json!({"metadata": {"name": "pv-1"}});
-        assert!(Filter::all().matches(Kind::PersistentVolume, &pv));
+    fn empty_namespace_list_selects_everything_even_unbound_objects() {
+        assert!(Filter::all().matches(None));
+        assert!(Filter::all().matches(Some("any")));
     }
 
     #[test]
-    fn namespaced_objects_match_by_their_namespace() {
-        let f = only(&["app"]);
-        let pvc = |ns| json!({"metadata": {"name": "d", "namespace": ns}});
-        assert!(f.matches(Kind::PersistentVolumeClaim, &pvc("app")));
-        assert!(!f.matches(Kind::PersistentVolumeClaim, &pvc("other")));
-        assert!(f.matches(Kind::VolumeSnapshot, &pvc("app")));
-    }
-
-    #[test]
-    fn cluster_scoped_objects_match_by_their_binding() {
-        let f = only(&["app"]);
-        let bound = json!({"spec": {"claimRef": {"namespace": "app", "name": "d"}}});
-        let elsewhere = json!({"spec": {"claimRef": {"namespace": "x", "name": "d"}}});
-        let unbound = json!({"spec": {"capacity": {"storage": "1Gi"}}});
-        assert!(f.matches(Kind::PersistentVolume, &bound));
-        assert!(!f.matches(Kind::PersistentVolume, &elsewhere));
-        assert!(!f.matches(Kind::PersistentVolume, &unbound));
-        let vsc = json!({"spec": {"volumeSnapshotRef": {"namespace": "app"}}});
-        assert!(f.matches(Kind::VolumeSnapshotContent, &vsc));
+    fn a_namespace_list_selects_objects_belonging_to_one_of_them() {
+        let f = only(&["app", "db"]);
+        assert!(f.matches(Some("app")));
+        assert!(f.matches(Some("db")));
+        assert!(!f.matches(Some("other")));
+        assert!(
+            !f.matches(None),
+            "an unbound PV belongs to no watched namespace"
+        );
     }
 }

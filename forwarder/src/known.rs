@@ -11,9 +11,8 @@
 
 use crate::filter::Filter;
 use crate::kinds::Kind;
+use crate::object::Object;
 use crate::payload::{Change, ChangeType};
-use ocpdr_core::object::str_at;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -21,34 +20,24 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct Known {
     kind: Kind,
-    objects: HashMap<String, Arc<Value>>,
-}
-
-fn uid(obj: &Value) -> &str {
-    str_at(obj, &["metadata", "uid"]).unwrap_or_default()
-}
-
-fn resource_version(obj: &Value) -> &str {
-    str_at(obj, &["metadata", "resourceVersion"]).unwrap_or_default()
-}
-
-fn sort_key(obj: &Value) -> (&str, &str) {
-    (
-        str_at(obj, &["metadata", "namespace"]).unwrap_or_default(),
-        str_at(obj, &["metadata", "name"]).unwrap_or_default(),
-    )
+    objects: HashMap<String, Arc<Object>>,
 }
 
 impl Known {
-    /// Knows the given objects (normalized objects, or the stubs saved in the state).
-    pub fn new(kind: Kind, objects: impl IntoIterator<Item = Value>) -> Self {
+    /// Knows the given objects (read from the API, or the stubs saved in the state).
+    pub fn new(kind: Kind, objects: impl IntoIterator<Item = Object>) -> Self {
         Known {
             kind,
             objects: objects
                 .into_iter()
-                .map(|o| (uid(&o).to_owned(), Arc::new(o)))
+                .map(|o| (o.uid().to_owned(), Arc::new(o)))
                 .collect(),
         }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        self.kind
     }
 
     /// How many objects are known.
@@ -63,75 +52,70 @@ impl Known {
 
     /// Whether `obj` is forwarded: it matches the filter, or it was forwarded before (once in, in
     /// until deleted).
-    fn wanted(&self, filter: &Filter, obj: &Value) -> bool {
-        filter.matches(self.kind, obj) || self.objects.contains_key(uid(obj))
+    fn wanted(&self, filter: &Filter, obj: &Object) -> bool {
+        filter.matches(obj.related_namespace()) || self.objects.contains_key(obj.uid())
     }
 
     /// A watch event said `obj` was added or modified: ADDED if it is new, MODIFIED if its
     /// resourceVersion changed; nothing if it is not wanted or already known at this version (a
     /// duplicate after a watch resume).
-    pub fn apply(&mut self, filter: &Filter, obj: Value) -> Option<Change> {
+    pub fn apply(&mut self, filter: &Filter, obj: Object) -> Option<Change> {
         if !self.wanted(filter, &obj) {
             return None;
         }
-        let change = match self.objects.get(uid(&obj)) {
+        let change = match self.objects.get(obj.uid()) {
             None => ChangeType::Added,
-            Some(old) if resource_version(old) != resource_version(&obj) => ChangeType::Modified,
+            Some(old) if old.resource_version() != obj.resource_version() => ChangeType::Modified,
             Some(_) => return None,
         };
         let obj = Arc::new(obj);
-        self.objects.insert(uid(&obj).to_owned(), obj.clone());
-        Some(Change::now(self.kind, change, obj, false))
+        self.objects.insert(obj.uid().to_owned(), obj.clone());
+        Some(Change::now(change, obj, false))
     }
 
     /// A watch event said `obj` was deleted: DELETED if it is wanted.
-    pub fn delete(&mut self, filter: &Filter, obj: Value) -> Option<Change> {
+    pub fn delete(&mut self, filter: &Filter, obj: Object) -> Option<Change> {
         if !self.wanted(filter, &obj) {
             return None;
         }
-        self.objects.remove(uid(&obj));
-        Some(Change::now(
-            self.kind,
-            ChangeType::Deleted,
-            Arc::new(obj),
-            false,
-        ))
+        self.objects.remove(obj.uid());
+        Some(Change::now(ChangeType::Deleted, Arc::new(obj), false))
     }
 
     /// A complete list of the kind: the synthetic changes that bring a receiver that saw what was
     /// known up to date with `listed`. DELETED come first (sorted by namespace and name), so a
     /// deletion and a re-creation under the same name are delivered in that order; then ADDED and
     /// MODIFIED in list order.
-    pub fn relist(&mut self, filter: &Filter, listed: Vec<Value>) -> Vec<Change> {
+    pub fn relist(&mut self, filter: &Filter, listed: Vec<Object>) -> Vec<Change> {
         let mut fresh = HashMap::with_capacity(listed.len());
         let mut upserts = Vec::new();
         for obj in listed {
             if !self.wanted(filter, &obj) {
                 continue;
             }
-            let change = match self.objects.get(uid(&obj)) {
+            let change = match self.objects.get(obj.uid()) {
                 None => Some(ChangeType::Added),
-                Some(old) if resource_version(old) != resource_version(&obj) => {
+                Some(old) if old.resource_version() != obj.resource_version() => {
                     Some(ChangeType::Modified)
                 }
                 Some(_) => None,
             };
             let obj = Arc::new(obj);
             if let Some(change) = change {
-                upserts.push(Change::now(self.kind, change, obj.clone(), true));
+                upserts.push(Change::now(change, obj.clone(), true));
             }
-            fresh.insert(uid(&obj).to_owned(), obj);
+            fresh.insert(obj.uid().to_owned(), obj);
         }
-        let mut gone: Vec<Arc<Value>> = self
+        let mut gone: Vec<Arc<Object>> = self
             .objects
             .drain()
             .filter(|(uid, _)| !fresh.contains_key(uid))
             .map(|(_, obj)| obj)
             .collect();
-        gone.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        gone.sort_by(|a, b| (a.namespace(), a.name()).cmp(&(b.namespace(), b.name())));
         self.objects = fresh;
         gone.into_iter()
-            .map(|obj| Change::now(self.kind, ChangeType::Deleted, obj, true))
+            .map(|obj| Change::now(ChangeType::Deleted, obj, true))
             .chain(upserts)
             .collect()
     }
@@ -142,9 +126,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn pvc(name: &str, ns: &str, uid: &str, rv: &str) -> Value {
-        json!({"kind": "PersistentVolumeClaim", "apiVersion": "v1",
-               "metadata": {"name": name, "namespace": ns, "uid": uid, "resourceVersion": rv}})
+    fn pvc(name: &str, ns: &str, uid: &str, rv: &str) -> Object {
+        Object::new(
+            Kind::PersistentVolumeClaim,
+            json!({"metadata": {"name": name, "namespace": ns, "uid": uid, "resourceVersion": rv}}),
+        )
     }
 
     fn summary(changes: &[Change]) -> Vec<(ChangeType, String, String, bool)> {
@@ -197,13 +183,15 @@ mod tests {
                 pvc("recreated", "app", "u4", "1"),
             ],
         );
-        let listed = vec![
-            pvc("same", "app", "u1", "1"),
-            pvc("changed", "app", "u2", "7"),
-            pvc("recreated", "app", "u9", "8"),
-            pvc("new", "app", "u5", "9"),
-        ];
-        let changes = k.relist(&f, listed);
+        let changes = k.relist(
+            &f,
+            vec![
+                pvc("same", "app", "u1", "1"),
+                pvc("changed", "app", "u2", "7"),
+                pvc("recreated", "app", "u9", "8"),
+                pvc("new", "app", "u5", "9"),
+            ],
+        );
         let t = |c, n: &str, rv: &str| (c, n.to_owned(), rv.to_owned(), true);
         assert_eq!(
             summary(&changes),
@@ -271,7 +259,10 @@ mod tests {
             if let Some(ns) = claim_ns {
                 spec = json!({"claimRef": {"namespace": ns, "name": "d"}});
             }
-            json!({"metadata": {"name": "pv-1", "uid": "p1", "resourceVersion": rv}, "spec": spec})
+            Object::new(
+                Kind::PersistentVolume,
+                json!({"metadata": {"name": "pv-1", "uid": "p1", "resourceVersion": rv}, "spec": spec}),
+            )
         };
         let mut k = Known::new(Kind::PersistentVolume, []);
         assert!(

@@ -8,7 +8,7 @@
 //! see a change twice after a crash; `uid` + `resourceVersion` identify it), or the individual
 //! intermediate states of an object that changed several times in a gap (only its latest state).
 //!
-//! The rules are pure and unit-tested: [`config`], [`filter`], [`payload`], [`queue`],
+//! The rules are pure and unit-tested: [`config`], [`filter`], [`object`], [`payload`], [`queue`],
 //! [`known`] (the relist diff), [`state`], [`retry`], [`sign`]. The edges are thin: [`watch`]
 //! (kube-rs), [`webhook`] (HTTP), [`state_store`] (the ConfigMap), [`probes`] (health and
 //! metrics server), wired by [`app`].
@@ -20,6 +20,7 @@ pub mod filter;
 pub mod kinds;
 pub mod known;
 pub mod metrics;
+pub mod object;
 pub mod outbox;
 pub mod payload;
 pub mod probes;

@@ -128,18 +128,15 @@ impl Outbox {
 mod tests {
     use super::*;
     use crate::kinds::Kind;
+    use crate::object::Object;
     use crate::payload::ChangeType;
     use serde_json::json;
     use std::time::Duration;
 
     fn change(name: &str, rv: u32) -> Change {
         let obj = json!({"metadata": {"name": name, "namespace": "ns", "uid": name, "resourceVersion": rv.to_string()}});
-        Change::now(
-            Kind::PersistentVolumeClaim,
-            ChangeType::Added,
-            Arc::new(obj),
-            false,
-        )
+        let obj = Object::new(Kind::PersistentVolumeClaim, obj);
+        Change::now(ChangeType::Added, Arc::new(obj), false)
     }
 
     #[tokio::test]

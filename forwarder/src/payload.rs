@@ -14,11 +14,11 @@
 //! 410 Gone, restart with saved state) rather than read from a watch event.
 
 use crate::kinds::Kind;
+use crate::object::Object;
 use crate::queue::Keyed;
 use chrono::{DateTime, SecondsFormat, Utc};
-use ocpdr_core::object::{map_at_mut, str_at};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
@@ -72,9 +72,8 @@ pub struct Change {
     pub kind: Kind,
     /// What happened.
     pub change: ChangeType,
-    /// The object after the change (for DELETED: its last known state), managedFields removed,
-    /// `apiVersion` and `kind` always present.
-    pub object: Arc<Value>,
+    /// The object after the change (for DELETED: its last known state).
+    pub object: Arc<Object>,
     /// Derived from a list diff rather than a watch event.
     pub synthetic: bool,
     /// When the forwarder saw the change (wall clock, sent as `observed_at`).
@@ -85,9 +84,9 @@ pub struct Change {
 
 impl Change {
     /// A change observed now.
-    pub fn now(kind: Kind, change: ChangeType, object: Arc<Value>, synthetic: bool) -> Self {
+    pub fn now(change: ChangeType, object: Arc<Object>, synthetic: bool) -> Self {
         Change {
-            kind,
+            kind: object.kind(),
             change,
             object,
             synthetic,
@@ -100,23 +99,19 @@ impl Change {
     pub fn key(&self) -> ObjectKey {
         ObjectKey {
             kind: self.kind,
-            namespace: self.meta("namespace").to_owned(),
-            name: self.meta("name").to_owned(),
+            namespace: self.object.namespace().to_owned(),
+            name: self.object.name().to_owned(),
         }
     }
 
     /// `metadata.uid`.
     pub fn uid(&self) -> &str {
-        self.meta("uid")
+        self.object.uid()
     }
 
     /// `metadata.resourceVersion`.
     pub fn resource_version(&self) -> &str {
-        self.meta("resourceVersion")
-    }
-
-    fn meta(&self, field: &str) -> &str {
-        str_at(&self.object, &["metadata", field]).unwrap_or_default()
+        self.object.resource_version()
     }
 
     /// The webhook body for this change, from cluster `cluster`.
@@ -124,8 +119,8 @@ impl Change {
         let body = Body {
             kind: self.kind.name(),
             change: self.change,
-            namespace: self.kind.related_namespace(&self.object),
-            name: self.meta("name"),
+            namespace: self.object.related_namespace(),
+            name: self.object.name(),
             uid: self.uid(),
             resource_version: self.resource_version(),
             cluster,
@@ -133,7 +128,7 @@ impl Change {
                 .observed_at
                 .to_rfc3339_opts(SecondsFormat::Micros, true),
             synthetic: self.synthetic,
-            resource: &self.object,
+            resource: self.object.json(),
         };
         serde_json::to_vec(&body).expect("a JSON value always serializes")
     }
@@ -169,63 +164,33 @@ struct Body<'a> {
     cluster: &'a str,
     observed_at: String,
     synthetic: bool,
-    resource: &'a Value,
-}
-
-/// Prepares an object read from the API for forwarding and for memory: removes
-/// `metadata.managedFields` (large, and of no use to a sync job) and fills in `apiVersion` and
-/// `kind`, which list responses leave out of their items.
-pub fn normalize(kind: Kind, mut obj: Value) -> Value {
-    if let Some(meta) = map_at_mut(&mut obj, &["metadata"]) {
-        meta.remove("managedFields");
-    }
-    if let Some(map) = obj.as_object_mut() {
-        let mut typed = Map::with_capacity(map.len() + 2);
-        typed.insert("apiVersion".into(), kind.api_version().into());
-        typed.insert("kind".into(), kind.name().into());
-        for (k, v) in std::mem::take(map) {
-            if k != "apiVersion" && k != "kind" {
-                typed.insert(k, v);
-            }
-        }
-        *map = typed;
-    }
-    obj
+    resource: &'a RawValue,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn pvc() -> Value {
-        normalize(
-            Kind::PersistentVolumeClaim,
-            json!({"metadata": {"name": "vm-disk", "namespace": "app-ns1", "uid": "u-1",
-                    "resourceVersion": "42", "managedFields": [{"manager": "kubectl"}]},
-                   "spec": {"volumeName": "pv-1"}}),
-        )
+        json!({"metadata": {"name": "vm-disk", "namespace": "app-ns1", "uid": "u-1",
+                "resourceVersion": "42", "managedFields": [{"manager": "kubectl"}]},
+               "spec": {"volumeName": "pv-1"}})
     }
 
-    #[test]
-    fn normalize_removes_managed_fields_and_types_the_object() {
-        let obj = pvc();
-        assert_eq!(obj["kind"], "PersistentVolumeClaim");
-        assert_eq!(obj["apiVersion"], "v1");
-        assert!(obj["metadata"].get("managedFields").is_none());
-        assert_eq!(obj["metadata"]["uid"], "u-1");
-        assert_eq!(obj["spec"]["volumeName"], "pv-1");
+    fn change(kind: Kind, t: ChangeType, obj: Value, synthetic: bool) -> Change {
+        Change::now(t, Arc::new(Object::new(kind, obj)), synthetic)
     }
 
     #[test]
     fn body_carries_the_design_fields() {
-        let change = Change::now(
+        let c = change(
             Kind::PersistentVolumeClaim,
             ChangeType::Modified,
-            Arc::new(pvc()),
+            pvc(),
             false,
         );
-        let body: Value = serde_json::from_slice(&change.body("primary")).unwrap();
+        let body: Value = serde_json::from_slice(&c.body("primary")).unwrap();
         assert_eq!(body["kind"], "PersistentVolumeClaim");
         assert_eq!(body["type"], "MODIFIED");
         assert_eq!(body["namespace"], "app-ns1");
@@ -234,44 +199,34 @@ mod tests {
         assert_eq!(body["resourceVersion"], "42");
         assert_eq!(body["cluster"], "primary");
         assert_eq!(body["synthetic"], false);
-        assert_eq!(body["resource"], pvc());
+        assert_eq!(body["resource"], c.object.to_value());
+        assert!(body["resource"]["metadata"].get("managedFields").is_none());
         let at = body["observed_at"].as_str().unwrap();
         assert!(at.ends_with('Z'), "{at}");
         assert_eq!(
             DateTime::parse_from_rfc3339(at).unwrap().timestamp_micros(),
-            change.observed_at.timestamp_micros()
+            c.observed_at.timestamp_micros()
         );
     }
 
     #[test]
     fn cluster_scoped_objects_report_their_bound_namespace() {
-        let bound =
-            json!({"metadata": {"name": "pv-1"}, "spec": {"claimRef": {"namespace": "app"}}});
-        let unbound = json!({"metadata": {"name": "pv-2"}, "spec": {}});
         let body = |obj: Value| -> Value {
-            let c = Change::now(
-                Kind::PersistentVolume,
-                ChangeType::Deleted,
-                Arc::new(normalize(Kind::PersistentVolume, obj)),
-                true,
-            );
+            let c = change(Kind::PersistentVolume, ChangeType::Deleted, obj, true);
             serde_json::from_slice(&c.body("primary")).unwrap()
         };
-        assert_eq!(body(bound)["namespace"], "app");
-        let b = body(unbound);
-        assert_eq!(b["namespace"], Value::Null);
-        assert_eq!(b["type"], "DELETED");
-        assert_eq!(b["synthetic"], true);
+        let bound =
+            body(json!({"metadata": {"name": "pv-1"}, "spec": {"claimRef": {"namespace": "app"}}}));
+        assert_eq!(bound["namespace"], "app");
+        let unbound = body(json!({"metadata": {"name": "pv-2"}, "spec": {}}));
+        assert_eq!(unbound["namespace"], Value::Null);
+        assert_eq!(unbound["type"], "DELETED");
+        assert_eq!(unbound["synthetic"], true);
     }
 
     #[test]
     fn key_orders_by_kind_namespace_and_name() {
-        let a = Change::now(
-            Kind::PersistentVolumeClaim,
-            ChangeType::Added,
-            Arc::new(pvc()),
-            false,
-        );
+        let a = change(Kind::PersistentVolumeClaim, ChangeType::Added, pvc(), false);
         assert_eq!(
             a.key(),
             ObjectKey {
@@ -280,5 +235,17 @@ mod tests {
                 name: "vm-disk".into()
             }
         );
+    }
+
+    #[test]
+    fn only_a_modified_of_the_same_object_supersedes_a_waiting_modified() {
+        let m = |uid: &str, rv: &str| json!({"metadata": {"name": "d", "namespace": "n", "uid": uid, "resourceVersion": rv}});
+        let kind = Kind::PersistentVolumeClaim;
+        let older = change(kind, ChangeType::Modified, m("u1", "1"), false);
+        assert!(change(kind, ChangeType::Modified, m("u1", "2"), false).supersedes(&older));
+        assert!(!change(kind, ChangeType::Modified, m("u2", "2"), false).supersedes(&older));
+        assert!(!change(kind, ChangeType::Deleted, m("u1", "2"), false).supersedes(&older));
+        let added = change(kind, ChangeType::Added, m("u1", "1"), false);
+        assert!(!change(kind, ChangeType::Modified, m("u1", "2"), false).supersedes(&added));
     }
 }

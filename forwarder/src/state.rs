@@ -11,12 +11,13 @@
 //! Read it with `kubectl get cm <name> -o jsonpath='{.binaryData.state\.json\.gz}' | base64 -d | gunzip`.
 
 use crate::kinds::Kind;
+use crate::object::Object;
 use crate::payload::{Change, ChangeType};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
-use ocpdr_core::object::value_at;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -59,14 +60,14 @@ pub enum Error {
 }
 
 /// The acknowledged state of every forwarded object, by kind and uid.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Format version, [`VERSION`].
     pub version: u32,
     /// `CLUSTER_NAME` of the forwarder that wrote it.
     pub cluster: String,
-    /// Kind → uid → stub ([`stub`]).
-    pub objects: BTreeMap<Kind, BTreeMap<String, Value>>,
+    /// Kind → uid → stub ([`stub`]), kept as JSON text.
+    pub objects: BTreeMap<Kind, BTreeMap<String, Box<RawValue>>>,
 }
 
 impl Snapshot {
@@ -84,7 +85,7 @@ impl Snapshot {
         let objects = self.objects.entry(change.kind).or_default();
         match change.change {
             ChangeType::Added | ChangeType::Modified => {
-                objects.insert(change.uid().to_owned(), stub(change.kind, &change.object));
+                objects.insert(change.uid().to_owned(), stub(&change.object));
             }
             ChangeType::Deleted => {
                 objects.remove(change.uid());
@@ -92,12 +93,14 @@ impl Snapshot {
         }
     }
 
-    /// The stubs of one kind.
-    pub fn stubs(&self, kind: Kind) -> impl Iterator<Item = Value> + '_ {
-        self.objects
-            .get(&kind)
-            .into_iter()
-            .flat_map(|m| m.values().cloned())
+    /// The stubs of one kind, as objects (what a restarted forwarder knows).
+    pub fn stubs(&self, kind: Kind) -> impl Iterator<Item = Object> + '_ {
+        self.objects.get(&kind).into_iter().flat_map(move |m| {
+            m.values().map(move |raw| {
+                let stub = serde_json::from_str(raw.get()).expect("a stub is JSON");
+                Object::new(kind, stub)
+            })
+        })
     }
 
     /// Number of objects over all kinds.
@@ -141,28 +144,54 @@ impl Snapshot {
     }
 }
 
+/// The parts of an object a stub keeps (everything else is skipped while parsing).
+#[derive(Deserialize)]
+struct StubSource {
+    metadata: Map<String, Value>,
+    #[serde(default)]
+    spec: Option<StubSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StubSpec {
+    claim_ref: Option<Value>,
+    volume_snapshot_ref: Option<Value>,
+    volume_name: Option<Value>,
+}
+
 /// What is kept of an object: `apiVersion`, `kind`, `metadata` name, namespace, uid,
 /// resourceVersion and labels, and the binding that relates a cluster-scoped object to a
 /// namespace (`spec.claimRef`, `spec.volumeSnapshotRef`) or a claim to its volume
 /// (`spec.volumeName`). A DELETED sent after a restart carries this stub as its `resource`.
-pub fn stub(kind: Kind, obj: &Value) -> Value {
-    let mut meta = Map::new();
-    for field in ["name", "namespace", "uid", "resourceVersion", "labels"] {
-        if let Some(v) = value_at(obj, &["metadata", field]) {
-            meta.insert(field.to_owned(), v.clone());
-        }
-    }
+pub fn stub(obj: &Object) -> Box<RawValue> {
+    let kind = obj.kind();
+    let source: StubSource =
+        serde_json::from_str(obj.json().get()).expect("an object's JSON has metadata");
+    let meta: Map<String, Value> = source
+        .metadata
+        .into_iter()
+        .filter(|(k, _)| {
+            ["name", "namespace", "uid", "resourceVersion", "labels"].contains(&k.as_str())
+        })
+        .collect();
     let mut out = json!({"apiVersion": kind.api_version(), "kind": kind.name(), "metadata": meta});
-    let mut spec = Map::new();
-    for field in ["claimRef", "volumeSnapshotRef", "volumeName"] {
-        if let Some(v) = value_at(obj, &["spec", field]) {
-            spec.insert(field.to_owned(), v.clone());
+    if let Some(spec) = source.spec {
+        let mut kept = Map::new();
+        for (field, value) in [
+            ("claimRef", spec.claim_ref),
+            ("volumeSnapshotRef", spec.volume_snapshot_ref),
+            ("volumeName", spec.volume_name),
+        ] {
+            if let Some(v) = value {
+                kept.insert(field.to_owned(), v);
+            }
+        }
+        if !kept.is_empty() {
+            out["spec"] = Value::Object(kept);
         }
     }
-    if !spec.is_empty() {
-        out["spec"] = Value::Object(spec);
-    }
-    out
+    serde_json::value::to_raw_value(&out).expect("a JSON value always serializes")
 }
 
 #[cfg(test)]
@@ -180,12 +209,14 @@ mod tests {
     }
 
     fn change(t: ChangeType, obj: Value) -> Change {
-        Change::now(Kind::PersistentVolume, t, Arc::new(obj), false)
+        Change::now(t, Arc::new(Object::new(Kind::PersistentVolume, obj)), false)
     }
 
     #[test]
     fn stub_keeps_identity_and_binding_only() {
-        let s = stub(Kind::PersistentVolume, &pv("u1", "5"));
+        let s: Value =
+            serde_json::from_str(stub(&Object::new(Kind::PersistentVolume, pv("u1", "5"))).get())
+                .unwrap();
         assert_eq!(
             s,
             json!({"apiVersion": "v1", "kind": "PersistentVolume",
@@ -202,12 +233,19 @@ mod tests {
         snap.record(&change(ChangeType::Modified, pv("u1", "2")));
         snap.record(&change(ChangeType::Deleted, pv("u2", "3")));
         assert_eq!(snap.len(), 1);
-        let only: Vec<Value> = snap.stubs(Kind::PersistentVolume).collect();
-        assert_eq!(only[0]["metadata"]["resourceVersion"], "2");
+        let only: Vec<Object> = snap.stubs(Kind::PersistentVolume).collect();
+        assert_eq!(only[0].resource_version(), "2");
+        assert_eq!(only[0].related_namespace(), Some("app"));
         assert_eq!(snap.stubs(Kind::VolumeSnapshot).count(), 0);
 
-        let back = Snapshot::decode(&snap.encode().unwrap()).unwrap();
-        assert_eq!(back, snap);
+        let encoded = snap.encode().unwrap();
+        let back = Snapshot::decode(&encoded).unwrap();
+        assert_eq!(back.cluster, "primary");
+        assert_eq!(back.encode().unwrap(), encoded);
+        assert_eq!(
+            back.stubs(Kind::PersistentVolume).next().unwrap().uid(),
+            "u1"
+        );
     }
 
     #[test]
@@ -246,12 +284,8 @@ mod tests {
             let obj = json!({"metadata": {"name": format!("vm-disk-{i}"), "namespace": "app-ns1",
                                           "uid": uid, "resourceVersion": (100_000 + i).to_string()},
                              "spec": {"volumeName": format!("pvc-{uid}")}});
-            snap.record(&Change::now(
-                Kind::PersistentVolumeClaim,
-                ChangeType::Added,
-                Arc::new(obj),
-                false,
-            ));
+            let obj = Object::new(Kind::PersistentVolumeClaim, obj);
+            snap.record(&Change::now(ChangeType::Added, Arc::new(obj), false));
         }
         let bytes = snap.encode().unwrap();
         assert!(bytes.len() < MAX_ENCODED_BYTES, "{} bytes", bytes.len());

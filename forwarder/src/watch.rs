@@ -11,15 +11,14 @@ use crate::filter::Filter;
 use crate::kinds::Kind;
 use crate::known::Known;
 use crate::metrics::Metrics;
+use crate::object::Object;
 use crate::outbox::Outbox;
-use crate::payload::normalize;
 use crate::probes::Health;
 use futures::StreamExt;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Client};
-use serde_json::Value;
 use std::pin::pin;
 use std::sync::Arc;
 use tracing::{info, warn};
@@ -55,8 +54,8 @@ fn gone_at_watch_start(err: &watcher::Error) -> bool {
     matches!(err, watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 410)
 }
 
-fn to_value(kind: Kind, obj: DynamicObject) -> Value {
-    normalize(
+fn to_object(kind: Kind, obj: DynamicObject) -> Object {
+    Object::new(
         kind,
         serde_json::to_value(obj).expect("an object read from JSON serializes"),
     )
@@ -71,7 +70,7 @@ impl Watch {
             let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &api_resource(kind));
             let mut stream =
                 pin!(watcher::watcher(api, watcher::Config::default()).default_backoff());
-            let mut listing: Vec<Value> = Vec::new();
+            let mut listing: Vec<Object> = Vec::new();
             while let Some(event) = stream.next().await {
                 match event {
                     Ok(Event::Init) => {
@@ -81,7 +80,7 @@ impl Watch {
                             info!(%kind, "relisting: comparing the list with what was forwarded");
                         }
                     }
-                    Ok(Event::InitApply(obj)) => listing.push(to_value(kind, obj)),
+                    Ok(Event::InitApply(obj)) => listing.push(to_object(kind, obj)),
                     Ok(Event::InitDone) => {
                         let listed = listing.len();
                         let changes = known.relist(&self.filter, std::mem::take(&mut listing));
@@ -96,13 +95,13 @@ impl Watch {
                         }
                     }
                     Ok(Event::Apply(obj)) => {
-                        if let Some(change) = known.apply(&self.filter, to_value(kind, obj)) {
+                        if let Some(change) = known.apply(&self.filter, to_object(kind, obj)) {
                             self.outbox.push(change).await;
                             self.metrics.known(kind, known.len());
                         }
                     }
                     Ok(Event::Delete(obj)) => {
-                        if let Some(change) = known.delete(&self.filter, to_value(kind, obj)) {
+                        if let Some(change) = known.delete(&self.filter, to_object(kind, obj)) {
                             self.outbox.push(change).await;
                             self.metrics.known(kind, known.len());
                         }
