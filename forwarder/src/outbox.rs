@@ -50,7 +50,9 @@ impl Outbox {
 
     /// Queues `change`, waiting while the queue is full.
     pub async fn push(&self, mut change: Change) {
-        let (kind, t) = (change.kind, change.change);
+        let kind = change.kind;
+        // Counted before it can be delivered, so "observed" never lags behind "delivered".
+        self.metrics.observed(kind, change.change);
         loop {
             let mut space = pin!(self.space.notified());
             space.as_mut().enable();
@@ -58,12 +60,11 @@ impl Outbox {
                 let mut q = self.lock();
                 match q.push(change) {
                     Ok(pushed) => {
-                        self.gauges(&q);
-                        drop(q);
-                        self.metrics.observed(kind, t);
                         if pushed == Pushed::Coalesced {
                             self.metrics.coalesced(kind);
                         }
+                        self.gauges(&q);
+                        drop(q);
                         self.work.notify_one();
                         return;
                     }
