@@ -12,6 +12,7 @@ import pytest
 
 from harness import paths
 from harness.sshd import SshSite
+from harness.apiserver import FakeApiServer
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +47,52 @@ def nfs_sites(ssh_site) -> NfsSites:
     primary.pair(dr)
     dr.pair(primary)
     return NfsSites(primary, dr)
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """One moto S3 server (no credential checks) for the whole session."""
+    from harness.moto import MotoServer
+
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def moto(moto_server):
+    """The session's moto server, emptied before each test."""
+    moto_server.reset()
+    return moto_server
+
+
+@pytest.fixture(scope="session")
+def moto_auth():
+    """A moto server that verifies access keys and signatures (IAM mode)."""
+    from harness.moto import MotoServer
+
+    with MotoServer(auth=True) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fixtures_bin():
+    """The `ocpdr-fixtures` generator, built for the host."""
+    subprocess.run(["cargo", "build", "--quiet", "-p", "ocpdr-fixtures"], cwd=paths.REPO, check=True)
+    return paths.cargo_bin("ocpdr-fixtures")
+
+
+@pytest.fixture
+def fake_apiserver(tmp_path):
+    """Factory for fake Kubernetes API servers: `fake_apiserver(token=None, args=())` starts one
+    (in its own directory under tmp_path) and returns the running `FakeApiServer`; every server
+    started is stopped at teardown. Call it twice for a primary and a DR cluster."""
+    started: list[FakeApiServer] = []
+
+    def start(token: str | None = None, args: tuple[str, ...] | list[str] = ()) -> FakeApiServer:
+        server = FakeApiServer(tmp_path / f"apiserver-{len(started)}", token=token, args=args)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()

@@ -4,6 +4,7 @@ mod util;
 
 mod evidence;
 mod nfs_sync;
+mod oadp_backup;
 mod protocol;
 mod pv_retarget;
 mod resource_clean;

@@ -11,6 +11,7 @@
 //! - [`paths`]: validation and prefix arithmetic for absolute paths on the NFS servers.
 //! - [`retarget`]: point NFS PersistentVolumes at the DR NFS server and mapped paths.
 //! - [`rsync`]: plan rsync runs for many volumes (guarded deletes) and read their output.
+//! - [`velero`]: find, stream and parse OADP/Velero backups (S3 edge behind feature `s3`).
 
 pub mod clean;
 pub mod evidence;
@@ -18,3 +19,4 @@ pub mod object;
 pub mod paths;
 pub mod retarget;
 pub mod rsync;
+pub mod velero;

@@ -9,7 +9,6 @@ import re
 import pytest
 from eda_setup import TOKEN, rulebook
 
-from harness.apiserver import FakeApiServer
 from harness.forwarder import Forwarder
 
 
@@ -22,10 +21,9 @@ def eda(tmp_path_factory):
 
 
 @pytest.fixture
-def apiserver(tmp_path):
+def apiserver(fake_apiserver):
     """A fresh fake API server without controllers: every write in its history is the test's."""
-    with FakeApiServer(tmp_path / "apiserver", args=["--no-controllers"]) as server:
-        yield server
+    return fake_apiserver(args=["--no-controllers"])
 
 
 @pytest.fixture
