@@ -1,6 +1,6 @@
 //! Configuration: environment variables (how the Deployment sets it, as the seed's forwarder
-//! did), each also accepted as a flag of the same name in lower case with dashes
-//! (`WEBHOOK_URL` = `--webhook-url`); a flag wins over the variable. An empty value counts as
+//! did), each also accepted as a flag of the same name, as is or in lower case with dashes
+//! (`WEBHOOK_URL` = `--WEBHOOK_URL` = `--webhook-url`); a flag wins over the variable. An empty value counts as
 //! unset. Everything is checked before the forwarder starts; an invalid setting stops it with a
 //! message that names the variable and says what was expected. Secret values (the token, the
 //! HMAC secret) never appear in messages or in `Debug` output.
@@ -272,7 +272,7 @@ fn flag_of(name: &str) -> String {
 pub fn help() -> String {
     let mut out = String::from(
         "ocpdr-forwarder: forwards PV, PVC, VolumeSnapshot and VolumeSnapshotContent changes to an EDA webhook\n\n\
-         Every setting is an environment variable, or a flag of the same name:\n\n",
+         Every setting is an environment variable, or a flag of the same name (--NAME or --name-in-lower-case):\n\n",
     );
     for s in SETTINGS {
         let default = s
@@ -311,7 +311,10 @@ pub fn parse(env: impl Fn(&str) -> Option<String>, args: &[String]) -> Result<Co
             Some((f, v)) => (f, Some(v.to_owned())),
             None => (arg.as_str(), None),
         };
-        let Some(setting) = SETTINGS.iter().find(|s| flag_of(s.name) == flag) else {
+        let Some(setting) = SETTINGS
+            .iter()
+            .find(|s| flag_of(s.name) == flag || flag.strip_prefix("--") == Some(s.name))
+        else {
             return Err(Error::new(
                 arg.split('=').next().unwrap_or_default(),
                 "unknown flag; see --help for the valid ones",
@@ -716,6 +719,8 @@ mod tests {
         .unwrap();
         assert_eq!(c.queue_capacity, 20);
         assert!(!c.coalesce);
+        let same_name = run(&[], &["--QUEUE_CAPACITY=30"]).unwrap();
+        assert_eq!(same_name.queue_capacity, 30);
         assert_eq!(
             c.state,
             Some(StateRef {
