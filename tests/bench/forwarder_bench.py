@@ -5,13 +5,15 @@ For each forwarder, on a fresh fake API server (release build, no controllers) h
 `--objects` objects (a quarter of each kind, all in the watched namespace):
 1. start the forwarder and time until the receiver has the ADDED of every object (initial sync);
 2. read its RSS (VmRSS) with all objects watched;
-3. relabel `--changes` distinct objects (PVCs and VolumeSnapshots, so nothing can coalesce) as
-   fast as `--writers` threads can, each write's completion time taken on CLOCK_MONOTONIC, and
-   time each change to the receiver's 200 (CLOCK_MONOTONIC is system-wide): p50/p99 latency,
-   and sustained events/s = changes / (last 200 - first write);
-4. count changes that never arrived.
+3. throughput: relabel `--changes` distinct PVCs and VolumeSnapshots (distinct, so nothing can
+   coalesce) as fast as `--writers` threads can; sustained events/s = changes / (last 200 - first
+   write);
+4. latency: relabel `--paced` distinct PVs and VolumeSnapshotContents at `--rate` writes/s (below
+   both forwarders' throughput, so no backlog builds up) and time each, from sending the write to
+   the receiver's 200 (both on CLOCK_MONOTONIC, which is system-wide): p50/p99;
+5. count changes that never arrived.
 
-    build/venv/bin/python tests/bench/bench_forwarder.py [--objects 10000 --changes 5000]
+    make bench, or: build/venv/bin/python tests/bench/forwarder_bench.py [--objects 10000 --changes 5000]
 
 The seed's forwarder runs in build/bench-venv (kubernetes + requests, tests/bench/requirements.txt),
 created on first use. Prints a Markdown table for docs/BENCHMARKS.md.
@@ -138,6 +140,14 @@ def wait_count(port: int, target: int, timeout: float, proc: subprocess.Popen) -
         time.sleep(0.05)
 
 
+def settle(name: str, port: int, target: int, proc: subprocess.Popen) -> None:
+    """Waits for `target` events; what has not arrived after 5 minutes counts as lost."""
+    try:
+        wait_count(port, target, 300, proc)
+    except TimeoutError as err:
+        print(f"{name}: {err}", file=sys.stderr)
+
+
 def run_one(name: str, start, args, workdir: Path) -> dict:
     """One forwarder through the whole scenario."""
     workdir.mkdir(parents=True)
@@ -163,23 +173,34 @@ def run_one(name: str, start, args, workdir: Path) -> dict:
             rss = rss_mib(proc.pid)
             cpu_sync = cpu_s(proc.pid)
 
-            targets = [("PersistentVolumeClaim", f"disk-{i:05d}") for i in range(args.objects // 4)]
-            targets += [("VolumeSnapshot", f"snap-{i:05d}") for i in range(args.objects // 4)]
-            targets = targets[: args.changes]
-            write_done: dict[tuple, int] = {}
+            burst = [("PersistentVolumeClaim", NS, f"disk-{i:05d}") for i in range(args.objects // 4)]
+            burst += [("VolumeSnapshot", NS, f"snap-{i:05d}") for i in range(args.objects // 4)]
+            burst = burst[: args.changes]
+            paced = [("PersistentVolume", None, f"pv-{i:05d}") for i in range(args.objects // 4)]
+            paced += [("VolumeSnapshotContent", None, f"snapcontent-{i:05d}") for i in range(args.objects // 4)]
+            paced = paced[: args.paced]
+            burst_done: dict[tuple, int] = {}
+            paced_done: dict[tuple, int] = {}
 
-            def change(target):
-                kind, obj = target
-                written = kube.label(kind, NS, obj, "bench")
-                write_done[(kind, obj, written.resource_version)] = time.monotonic_ns()
+            def change(target, into):
+                kind, ns, obj = target
+                sent = time.monotonic_ns()
+                written = kube.label(kind, ns, obj, "bench")
+                into[(kind, obj, written.resource_version)] = sent
 
             t_first = time.monotonic_ns()
-            parallel(targets, change, args.writers)
+            parallel(burst, lambda t: change(t, burst_done), args.writers)
             t_written = time.monotonic_ns()
-            try:
-                wait_count(port, args.objects + len(targets), 300, proc)
-            except TimeoutError as err:
-                print(f"{name}: {err}", file=sys.stderr)
+            expected = args.objects + len(burst)
+            settle(name, port, expected, proc)
+            time.sleep(1)
+            start = time.monotonic()
+            for i, target in enumerate(paced):
+                delay = start + i / args.rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                change(target, paced_done)
+            settle(name, port, expected + len(paced), proc)
             cpu_total = cpu_s(proc.pid)
         finally:
             proc.terminate()
@@ -191,9 +212,8 @@ def run_one(name: str, start, args, workdir: Path) -> dict:
             r = json.loads(line)
             if r["type"] == "MODIFIED":
                 arrivals.setdefault((r["kind"], r["name"], r["rv"]), r["t_ns"])
-        latencies = [(arrivals[k] - t) / 1e6 for k, t in write_done.items() if k in arrivals]
-        lost = len(write_done) - len(latencies)
-        last = max((arrivals[k] for k in write_done if k in arrivals), default=t_written)
+        last = max((arrivals[k] for k in burst_done if k in arrivals), default=t_written)
+        latencies = [(arrivals[k] - t) / 1e6 for k, t in paced_done.items() if k in arrivals]
         q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [float("nan")] * 99
         return {
             "name": name,
@@ -201,11 +221,11 @@ def run_one(name: str, start, args, workdir: Path) -> dict:
             "rss_mib": rss,
             "cpu_sync_s": cpu_sync,
             "cpu_changes_s": cpu_total - cpu_sync,
-            "write_rate": len(targets) / ((t_written - t_first) / 1e9),
-            "events_per_s": len(latencies) / ((last - t_first) / 1e9),
+            "write_rate": len(burst) / ((t_written - t_first) / 1e9),
+            "events_per_s": sum(k in arrivals for k in burst_done) / ((last - t_first) / 1e9),
             "p50_ms": q[49],
             "p99_ms": q[98],
-            "lost": lost,
+            "lost": sum(k not in arrivals for k in [*burst_done, *paced_done]),
         }
     finally:
         server.stop()
@@ -231,6 +251,8 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--changes", type=int, default=5_000)
     parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--paced", type=int, default=1_000, help="changes for the latency phase")
+    parser.add_argument("--rate", type=float, default=100.0, help="writes/s in the latency phase")
     parser.add_argument("--apiserver", help="fake-apiserver binary (default: a release build)")
     args = parser.parse_args()
     args.apiserver = Path(args.apiserver) if args.apiserver else fake.binary("release")
@@ -242,8 +264,12 @@ def main() -> None:
             run_one("seed Python forwarder", start_seed, args, Path(tmp) / "seed"),
         ]
     cpu = platform.processor() or platform.machine()
-    print(f"\n{args.objects} objects, {args.changes} changes, {args.writers} writer threads; {os.cpu_count()} CPUs ({cpu})\n")
-    print("| forwarder | initial sync of all objects | RSS watching them | events/s (changes) | p50 latency | p99 latency | lost | CPU (sync + changes) |")
+    print(
+        f"\n{args.objects} objects; burst of {args.changes} changes from {args.writers} writer threads; "
+        f"{args.paced} changes at {args.rate:g}/s for latency; {os.cpu_count()} CPUs ({cpu}); "
+        f"load average {os.getloadavg()[0]:.1f}\n"
+    )
+    print("| forwarder | initial sync of all objects | RSS watching them | sustained events/s (burst) | p50 latency | p99 latency | lost | CPU (sync + changes) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
         print(
