@@ -6,7 +6,7 @@
 - two fake Kubernetes API servers (``tests/fake-apiserver``), primary and DR, each with a bearer
   token over HTTPS and its controllers on;
 - two "NFS sites": real sshd on 127.0.0.1 (primary) and 127.0.0.2 (DR), each with an export root,
-  paired so that each can rsync to the other with its own key;
+  trusting one replication key, so rsync runs push (primary to DR) and pull (DR from primary);
 - a moto S3 server that checks credentials, holding two Velero backups of the watched namespaces
   under the bucket layout OADP uses;
 

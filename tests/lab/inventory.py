@@ -51,12 +51,14 @@ def group_vars(layout: Layout, state: LabState, sites: dict[str, SshSite]) -> di
         "nfs_path_map": [{"from": str(primary.export), "to": str(dr.export)}],
         "dr_nfs_allowed_roots": [str(dr.export)],
         "nfs_sync_direction": "push",
-        # Keyed by the server reached: `dr` when the primary pushes, `primary` when DR pulls.
-        "nfs_sync_ssh": {
-            "dr": dr.sync_ssh_options(peer=primary),
-            "primary": primary.sync_ssh_options(peer=dr),
+        # One replication identity for both directions, as production has the same key path on
+        # both servers; the lab's servers share one filesystem, so it is the primary's key
+        # (authorized on both sites, see up.py). The port comes from nfs_sync_peer.
+        "nfs_sync_ssh": {k: v for k, v in dr.sync_ssh_options(peer=primary).items() if k != "port"},
+        "nfs_sync_peer": {
+            "primary": {"host": primary.host, "port": primary.port},
+            "dr": {"host": dr.host, "port": dr.port},
         },
-        "nfs_sync_peer_host": {"primary": primary.host, "dr": dr.host},
         "nfs_sync_concurrency": 4,
         "dr_delete_mode": "quarantine",
         "dr_quarantine_dir": f"{dr.export}/.ocpdr-quarantine",

@@ -143,7 +143,7 @@ def test_the_env_file_points_a_shell_at_every_part(running):
     assert lines[4] == "['nfs_dr', 'nfs_primary']"
 
 
-def test_each_site_answers_ssh_and_the_sites_sync_with_their_own_keys(running):
+def test_each_site_answers_ssh_and_the_sites_sync_with_the_replication_key(running):
     layout, state = running.layout, running.state
     primary, dr = (components.site(layout, state, n) for n in ("primary", "dr"))
     assert primary.run(["test", "-d", str(primary.export)]).returncode == 0
@@ -151,13 +151,13 @@ def test_each_site_answers_ssh_and_the_sites_sync_with_their_own_keys(running):
     contract = yaml.safe_load(layout.group_vars.read_text())
 
     def remote(peer: str, path: str) -> tuple[str, str]:
-        """(rsync -e value, remote spec) for reaching `peer` as nfs_sync_ssh says."""
-        ssh = contract["nfs_sync_ssh"][peer]
+        """(rsync -e value, remote spec) for reaching `peer` as nfs_sync_ssh and nfs_sync_peer say."""
+        ssh, where = contract["nfs_sync_ssh"], contract["nfs_sync_peer"][peer]
         rsh = (
-            f"ssh -p {ssh['port']} -i {ssh['identity_file']} -o IdentitiesOnly=yes -o BatchMode=yes "
+            f"ssh -p {where['port']} -i {ssh['identity_file']} -o IdentitiesOnly=yes -o BatchMode=yes "
             f"-o UserKnownHostsFile={ssh['known_hosts_file']} -o StrictHostKeyChecking=yes"
         )
-        return rsh, f"{ssh['user']}@{contract['nfs_sync_peer_host'][peer]}:{path}"
+        return rsh, f"{ssh['user']}@{where['host']}:{path}"
 
     volume = "app-ns1/web-data"
     # Push: rsync runs on the primary and sends to DR.
@@ -198,8 +198,10 @@ def test_the_generated_group_vars_set_every_variable_of_the_contract(running):
     production = yaml.safe_load((paths.REPO / "inventory" / "group_vars" / "all.yml").read_text())
     generated = yaml.safe_load(running.layout.group_vars.read_text())
     assert list(generated) == list(production)
-    for name in ("ocp_primary_auth", "ocp_dr_auth", "oadp_s3", "nfs_sync_ssh", "nfs_sync_peer_host"):
+    for name in ("ocp_primary_auth", "ocp_dr_auth", "oadp_s3", "nfs_sync_ssh", "nfs_sync_peer"):
         assert set(generated[name]) >= {k for k in production[name] if not k.startswith("ca_")}, name
+    for site in ("primary", "dr"):
+        assert set(generated["nfs_sync_peer"][site]) == set(production["nfs_sync_peer"][site])
     text = running.layout.group_vars.read_text()
     for secret in secrets_of(running.layout):
         assert secret not in text

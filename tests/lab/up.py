@@ -127,11 +127,13 @@ def _start(layout: Layout, seed: int, scale: int) -> int:
             _record(layout, state, f"sshd-{name}", site.pid, host, site.port)
             state.sites[name] = {"host": host, "port": site.port, "export": str(site.export)}
             sites[name] = site
+        # The primary's identity is the replication key (nfs_sync_ssh): it logs in to DR (push)
+        # and, as DR holds the same key path in production, to the primary (pull).
         sites["primary"].pair(sites["dr"])
-        sites["dr"].pair(sites["primary"])
+        sites["primary"].pair(sites["primary"])
         steps.done(
             f"NFS sites: primary {sites['primary'].host}:{sites['primary'].port}, "
-            f"dr {sites['dr'].host}:{sites['dr'].port}, paired both ways"
+            f"dr {sites['dr'].host}:{sites['dr'].port}, replication key trusted by both"
         )
 
         s3 = MotoServer(auth=True, log=layout.logs / "moto.log", detached=True).start()
