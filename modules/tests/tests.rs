@@ -8,3 +8,4 @@ mod oadp_backup;
 mod protocol;
 mod pv_retarget;
 mod resource_clean;
+mod snapshot_retarget;
