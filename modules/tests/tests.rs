@@ -3,6 +3,7 @@
 mod util;
 
 mod evidence;
+mod nfs_quarantine;
 mod nfs_sync;
 mod oadp_backup;
 mod protocol;

@@ -13,6 +13,7 @@
 //! - [`csi_nfs`]: the volume and snapshot handles of csi-driver-nfs.
 //! - [`retarget`]: point NFS PersistentVolumes at the DR NFS server and mapped paths.
 //! - [`snapshot`]: turn CSI NFS VolumeSnapshots/Contents into their pre-provisioned DR form.
+//! - [`quarantine`]: guarded moves of DR volume directories into a dated quarantine, and prune.
 //! - [`rsync`]: plan rsync runs for many volumes (guarded deletes) and read their output.
 //! - [`velero`]: find, stream and parse OADP/Velero backups (S3 edge behind feature `s3`).
 
@@ -22,6 +23,7 @@ pub mod evidence;
 pub mod nfs_map;
 pub mod object;
 pub mod paths;
+pub mod quarantine;
 pub mod retarget;
 pub mod rsync;
 pub mod snapshot;
