@@ -18,6 +18,8 @@
 //! Running a module by hand, `<module> args.json`, behaves exactly the same way.
 
 pub mod exec;
+pub mod quarantine_fs;
+pub mod realpath;
 pub mod rsync_run;
 
 use serde::Serialize;
