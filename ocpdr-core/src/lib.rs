@@ -9,8 +9,18 @@
 //! - [`clean`]: strip source-cluster state from objects so they can be applied elsewhere.
 //! - [`paths`]: validation and prefix arithmetic for absolute paths on the NFS servers.
 //! - [`retarget`]: point NFS PersistentVolumes at the DR NFS server and mapped paths.
+//! - [`apply_order`]: the dependency order for applying and deleting objects on DR.
+//! - [`changes`]: created / updated / unchanged, comparing what matters.
+//! - [`inventory`]: pairing PVCs with PVs and VolumeSnapshots with their contents.
+//! - [`kubevirt`]: powering VMs on and off via `runStrategy` (or legacy `running`), VM status.
+//! - [`restore`]: the Velero Restore of a failover, which always excludes the storage kinds.
 
+pub mod apply_order;
+pub mod changes;
 pub mod clean;
+pub mod inventory;
+pub mod kubevirt;
 pub mod object;
 pub mod paths;
+pub mod restore;
 pub mod retarget;
