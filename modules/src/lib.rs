@@ -17,6 +17,8 @@
 //!
 //! Running a module by hand, `<module> args.json`, behaves exactly the same way.
 
+pub mod kube;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -116,6 +118,21 @@ pub fn object_diff(header: &str, before: &Value, after: &Value) -> Value {
     serde_json::json!({
         "before_header": format!("{header} (source)"),
         "after_header": format!("{header} (for DR)"),
+        "before": pretty(before),
+        "after": pretty(after),
+    })
+}
+
+/// One entry of a `diff` result for an object on a cluster: pretty JSON before and after a
+/// change, empty on the side where the object does not exist (created or deleted).
+pub fn state_diff(header: &str, before: Option<&Value>, after: Option<&Value>) -> Value {
+    let pretty = |v: Option<&Value>| {
+        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default() + "\n")
+            .unwrap_or_default()
+    };
+    serde_json::json!({
+        "before_header": format!("{header} (before)"),
+        "after_header": format!("{header} (after)"),
         "before": pretty(before),
         "after": pretty(after),
     })

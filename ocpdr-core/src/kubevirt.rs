@@ -143,6 +143,20 @@ impl VmStatus {
             PowerState::Stopped => self.vmi_phase.is_none(),
         }
     }
+
+    /// One line for messages: `VirtualMachine app/db (printableStatus Starting, VMI phase
+    /// Scheduling)`.
+    pub fn summary(&self) -> String {
+        let vmi = match &self.vmi_phase {
+            Some(phase) => format!("VMI phase {phase}"),
+            None => "no VMI".to_owned(),
+        };
+        format!(
+            "{} (printableStatus {}, {vmi})",
+            self.object,
+            self.printable_status.as_deref().unwrap_or("unknown")
+        )
+    }
 }
 
 /// Reads the status of `vm` from it and its VMI (`None` when it has none).
@@ -264,8 +278,16 @@ mod tests {
         let s = vm_status(&vm(json!({"runStrategy": "Always"})), Some(&json!({})));
         assert_eq!(s.vmi_phase.as_deref(), Some("Pending"));
         assert!(!s.running);
+        assert_eq!(
+            s.summary(),
+            "VirtualMachine app/vm1 (printableStatus unknown, VMI phase Pending)"
+        );
         let s = vm_status(&vm(json!({})), None);
         assert_eq!(s.run_strategy, "Halted");
+        assert_eq!(
+            s.summary(),
+            "VirtualMachine app/vm1 (printableStatus unknown, no VMI)"
+        );
         assert!(s.is(PowerState::Stopped) && !s.ready);
     }
 }

@@ -11,6 +11,7 @@
 //! - [`retarget`]: point NFS PersistentVolumes at the DR NFS server and mapped paths.
 //! - [`apply_order`]: the dependency order for applying and deleting objects on DR.
 //! - [`changes`]: created / updated / unchanged, comparing what matters.
+//! - [`readiness`]: when an applied PVC (Bound) or VolumeSnapshot (readyToUse) is usable.
 //! - [`inventory`]: pairing PVCs with PVs and VolumeSnapshots with their contents.
 //! - [`kubevirt`]: powering VMs on and off via `runStrategy` (or legacy `running`), VM status.
 //! - [`restore`]: the Velero Restore of a failover, which always excludes the storage kinds.
@@ -22,5 +23,6 @@ pub mod inventory;
 pub mod kubevirt;
 pub mod object;
 pub mod paths;
+pub mod readiness;
 pub mod restore;
 pub mod retarget;
