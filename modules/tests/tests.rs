@@ -1,7 +1,14 @@
 //! Integration tests: each module binary run as ansible-core runs it.
 
+mod fake;
 mod util;
 
+mod k8s_apply;
+mod k8s_connection;
+mod k8s_delete;
+mod k8s_inventory;
+mod oadp_restore;
 mod protocol;
 mod pv_retarget;
 mod resource_clean;
+mod vm_power;

@@ -40,16 +40,26 @@ pub fn module_path(name: &str) -> PathBuf {
 
 /// Runs module `name` with `args` written to an args file (controller keys included as given).
 pub fn run(name: &str, args: &Value) -> Run {
+    run_with_env(name, args, &[])
+}
+
+/// Runs module `name` with `args` and extra environment variables (e.g. `K8S_AUTH_*`).
+pub fn run_with_env(name: &str, args: &Value, env: &[(&str, &str)]) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("args");
     std::fs::write(&path, args.to_string()).expect("write args");
-    run_with_file(name, &path)
+    run_command(name, &path, env)
 }
 
 /// Runs module `name` on an args file that already exists (or deliberately does not).
 pub fn run_with_file(name: &str, path: &Path) -> Run {
+    run_command(name, path, &[])
+}
+
+fn run_command(name: &str, path: &Path, env: &[(&str, &str)]) -> Run {
     let out = assert_cmd::Command::new(module_path(name))
         .arg(path)
+        .envs(env.iter().copied())
         .output()
         .expect("module runs");
     let stdout = String::from_utf8(out.stdout).expect("UTF-8 output");

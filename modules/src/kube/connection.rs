@@ -187,11 +187,9 @@ impl Connection {
             })?;
             config.root_cert_file = Some(PathBuf::from(path));
         }
-        let timeout = Some(self.timeout());
-        config.connect_timeout = timeout;
-        config.read_timeout = timeout;
-        config.write_timeout = timeout;
-        config.reset_reader_on_write = true;
+        // Every call is bounded by `Cluster::call` with this timeout; the client's own connect
+        // timeout only needs to be no shorter, so the message is always the same one.
+        config.connect_timeout = Some(self.timeout());
         Ok(config)
     }
 
@@ -286,7 +284,7 @@ mod tests {
             "https://api.dr.example.com:6443/"
         );
         assert!(config.accept_invalid_certs);
-        assert_eq!(config.read_timeout, Some(Duration::from_secs(7)));
+        assert_eq!(config.connect_timeout, Some(Duration::from_secs(7)));
         assert!(config.auth_info.token.is_some());
     }
 
@@ -334,6 +332,6 @@ mod tests {
         };
         let config = block_on(conn.config()).unwrap();
         assert_eq!(config.cluster_url.to_string(), "http://127.0.0.1:2222/");
-        assert_eq!(config.read_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(config.connect_timeout, Some(Duration::from_secs(30)));
     }
 }

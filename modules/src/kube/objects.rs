@@ -81,9 +81,14 @@ fn identity(entry: &Value, form: Form) -> Result<Identity, String> {
     })
 }
 
-fn problems_failure(problems: Vec<String>) -> Failure {
+fn problems_failure(mut problems: Vec<(usize, String)>) -> Failure {
+    problems.sort_by_key(|(index, _)| *index);
     let count = problems.len();
-    let mut shown: Vec<String> = problems.into_iter().take(MAX_PROBLEMS).collect();
+    let mut shown: Vec<String> = problems
+        .into_iter()
+        .take(MAX_PROBLEMS)
+        .map(|(index, problem)| format!("resources[{index}]: {problem}"))
+        .collect();
     if count > MAX_PROBLEMS {
         shown.push(format!("and {} more", count - MAX_PROBLEMS));
     }
@@ -94,7 +99,8 @@ fn problems_failure(problems: Vec<String>) -> Failure {
     ))
 }
 
-/// Checks and resolves every entry; fails listing every bad one, by index.
+/// Checks and resolves every entry; fails listing every bad one, by index. Only a failure to
+/// reach the API server stops the check early.
 pub async fn resolve_all(
     cluster: &Cluster,
     resources: &[Value],
@@ -105,11 +111,8 @@ pub async fn resolve_all(
     for (index, entry) in resources.iter().enumerate() {
         match identity(entry, form) {
             Ok(identity) => identities.push((index, identity)),
-            Err(problem) => problems.push(format!("resources[{index}]: {problem}")),
+            Err(problem) => problems.push((index, problem)),
         }
-    }
-    if !problems.is_empty() {
-        return Err(problems_failure(problems));
     }
 
     let mut distinct: Vec<(String, String)> = identities
@@ -135,9 +138,9 @@ pub async fn resolve_all(
         let mut body = resources[index].clone();
         let namespace = if kind.namespaced {
             if id.namespace.is_none() {
-                problems.push(format!(
-                    "resources[{index}]: {} {} is namespaced but has no namespace",
-                    id.kind, id.name
+                problems.push((
+                    index,
+                    format!("{} {} is namespaced but has no namespace", id.kind, id.name),
                 ));
                 continue;
             }
@@ -159,8 +162,9 @@ pub async fn resolve_all(
             target.kind.resource.group, target.kind.resource.plural, target.namespace, target.name
         );
         if let Some(first) = seen.insert(key, index) {
-            problems.push(format!(
-                "resources[{index}]: {target} is the same object as resources[{first}]"
+            problems.push((
+                index,
+                format!("{target} is the same object as resources[{first}]"),
             ));
             continue;
         }
@@ -210,7 +214,7 @@ mod tests {
 
     #[test]
     fn many_problems_are_summarised() {
-        let failure = problems_failure((0..12).map(|i| format!("resources[{i}]: bad")).collect());
+        let failure = problems_failure((0..12).rev().map(|i| (i, "bad".to_owned())).collect());
         assert!(failure.msg().starts_with(
             "12 invalid entries in resources, nothing was changed: resources[0]: bad;"
         ));
