@@ -21,6 +21,9 @@ collection: setup
 test: setup
 	.ci/test.sh
 
+bench: collection
+	python3 tests/bench/bench_k8s_apply.py
+
 clean:
 	rm -rf build
 	find collection/plugins/modules -type f ! -name "*.yml" -delete
