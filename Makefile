@@ -23,6 +23,7 @@ test: setup
 
 bench: collection
 	python3 tests/bench/bench_k8s_apply.py
+	for script in tests/bench/*.sh; do "$$script" || exit 1; done
 
 clean:
 	rm -rf build

@@ -9,6 +9,7 @@ APT_PACKAGES=(
   rsync openssh-server openssh-client   # real rsync over real sshd: the NFS sites
   musl-tools                            # C parts of crates (aws-lc-sys) for static musl builds
   openjdk-17-jre-headless               # ansible-rulebook runs Drools on the JVM
+  chromium                              # headless: the evidence HTML report renders cleanly
   python3-venv curl ca-certificates
 )
 

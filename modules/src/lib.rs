@@ -28,6 +28,12 @@ use std::process::ExitCode;
 /// What replaces a secret value in any output.
 pub const MASK: &str = "********";
 
+/// The collection these modules ship in.
+pub const COLLECTION: &str = "ocpdr.dr";
+
+/// The collection's version, read from `collection/galaxy.yml` at build time.
+pub const COLLECTION_VERSION: &str = env!("OCPDR_COLLECTION_VERSION");
+
 /// The controller's view of this invocation, from the `_ansible_*` keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {

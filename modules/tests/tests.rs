@@ -3,6 +3,7 @@
 mod fake;
 mod util;
 
+mod evidence;
 mod k8s_apply;
 mod k8s_connection;
 mod k8s_delete;

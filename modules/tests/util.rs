@@ -43,7 +43,7 @@ pub fn run(name: &str, args: &Value) -> Run {
     run_with_env(name, args, &[])
 }
 
-/// Runs module `name` with `args` and extra environment variables (e.g. `K8S_AUTH_*`).
+/// Like [`run`], with extra environment variables (ansible-playbook's `environment:`).
 pub fn run_with_env(name: &str, args: &Value, env: &[(&str, &str)]) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("args");

@@ -5,6 +5,7 @@
 //! never touch the network or spawn processes; the IO edges (S3, the Kubernetes API, rsync)
 //! sit in their own clearly named modules behind cargo features.
 //!
+//! - [`evidence`]: the audit record of every run: manifest, hashes, log, report, retention.
 //! - [`object`]: reading the identity (kind, namespace, name) of any Kubernetes object.
 //! - [`clean`]: strip source-cluster state from objects so they can be applied elsewhere.
 //! - [`paths`]: validation and prefix arithmetic for absolute paths on the NFS servers.
@@ -19,6 +20,7 @@
 pub mod apply_order;
 pub mod changes;
 pub mod clean;
+pub mod evidence;
 pub mod inventory;
 pub mod kubevirt;
 pub mod object;
