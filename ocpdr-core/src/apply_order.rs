@@ -11,6 +11,7 @@
 
 use crate::object::{ObjectRef, str_at};
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// One apply phase, in apply order.
@@ -49,50 +50,49 @@ impl Phase {
     }
 }
 
-/// The indices of `objects` grouped by phase, in apply order; within a phase the input order is
-/// kept. Empty phases are left out.
+/// The indices of objects of the given `kinds` grouped by phase, in apply order; within a phase
+/// the input order is kept. Empty phases are left out.
 ///
 /// ```
 /// use ocpdr_core::apply_order::{apply_phases, Phase};
 /// let kinds = ["VirtualMachine", "PersistentVolumeClaim", "Namespace", "PersistentVolume"];
-/// let objects: Vec<_> = kinds.iter().map(|k| serde_json::json!({"kind": k})).collect();
-/// assert_eq!(apply_phases(&objects), vec![
+/// assert_eq!(apply_phases(kinds), vec![
 ///     (Phase::Namespaces, vec![2]), (Phase::Volumes, vec![3]),
 ///     (Phase::Claims, vec![1]), (Phase::Rest, vec![0]),
 /// ]);
 /// ```
-pub fn apply_phases(objects: &[serde_json::Value]) -> Vec<(Phase, Vec<usize>)> {
+pub fn apply_phases<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Vec<(Phase, Vec<usize>)> {
+    let mut members: [Vec<usize>; 4] = Default::default();
+    for (index, kind) in kinds.into_iter().enumerate() {
+        members[Phase::of_kind(kind) as usize].push(index);
+    }
     Phase::ALL
-        .iter()
-        .filter_map(|phase| {
-            let members: Vec<usize> = objects
-                .iter()
-                .enumerate()
-                .filter(|(_, obj)| Phase::of_kind(str_at(obj, &["kind"]).unwrap_or("")) == *phase)
-                .map(|(index, _)| index)
-                .collect();
-            (!members.is_empty()).then_some((*phase, members))
-        })
+        .into_iter()
+        .zip(members)
+        .filter(|(_, members)| !members.is_empty())
         .collect()
 }
 
 /// Like [`apply_phases`], in reverse phase order: the order for deleting.
-pub fn delete_phases(objects: &[serde_json::Value]) -> Vec<(Phase, Vec<usize>)> {
-    let mut phases = apply_phases(objects);
+pub fn delete_phases<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Vec<(Phase, Vec<usize>)> {
+    let mut phases = apply_phases(kinds);
     phases.reverse();
     phases
 }
 
 /// The namespaces that objects live in and that are not themselves among the objects as
 /// `Namespace`: the ones to create first when they are missing.
-pub fn namespaces_needed(objects: &[serde_json::Value]) -> BTreeSet<String> {
+pub fn namespaces_needed<'a>(
+    objects: impl IntoIterator<Item = &'a Value> + Clone,
+) -> BTreeSet<String> {
     let declared: BTreeSet<&str> = objects
-        .iter()
+        .clone()
+        .into_iter()
         .filter(|obj| str_at(obj, &["kind"]) == Some("Namespace"))
         .filter_map(|obj| str_at(obj, &["metadata", "name"]))
         .collect();
     objects
-        .iter()
+        .into_iter()
         .filter_map(|obj| ObjectRef::of(obj).namespace)
         .filter(|ns| !ns.is_empty() && !declared.contains(ns.as_str()))
         .collect()
@@ -101,7 +101,7 @@ pub fn namespaces_needed(objects: &[serde_json::Value]) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     fn obj(kind: &str, ns: Option<&str>, name: &str) -> Value {
         let mut o = json!({"kind": kind, "metadata": {"name": name}});
@@ -123,7 +123,8 @@ mod tests {
             obj("ConfigMap", Some("app"), "cm"),
             obj("PersistentVolume", None, "pv2"),
         ];
-        let phases = apply_phases(&objects);
+        let kinds = || objects.iter().map(|o| o["kind"].as_str().unwrap());
+        let phases = apply_phases(kinds());
         assert_eq!(
             phases,
             vec![
@@ -133,7 +134,7 @@ mod tests {
                 (Phase::Rest, vec![0, 6]),
             ]
         );
-        let deletes: Vec<Phase> = delete_phases(&objects).into_iter().map(|p| p.0).collect();
+        let deletes: Vec<Phase> = delete_phases(kinds()).into_iter().map(|p| p.0).collect();
         assert_eq!(
             deletes,
             [
@@ -147,9 +148,11 @@ mod tests {
 
     #[test]
     fn empty_phases_are_left_out() {
-        let objects = vec![obj("PersistentVolumeClaim", Some("a"), "x")];
-        assert_eq!(apply_phases(&objects), vec![(Phase::Claims, vec![0])]);
-        assert!(apply_phases(&[]).is_empty());
+        assert_eq!(
+            apply_phases(["PersistentVolumeClaim"]),
+            vec![(Phase::Claims, vec![0])]
+        );
+        assert!(apply_phases([]).is_empty());
     }
 
     #[test]

@@ -61,6 +61,9 @@ struct Work {
 /// What happened to one object.
 #[derive(Serialize)]
 struct Applied {
+    /// Its position in the work list.
+    #[serde(skip)]
+    index: usize,
     #[serde(rename = "apiVersion")]
     api_version: String,
     #[serde(flatten)]
@@ -119,13 +122,12 @@ async fn apply(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
         .map(|w| w.target.name.clone())
         .collect();
 
-    let bodies: Vec<Value> = work.iter().map(|w| w.body.clone()).collect();
     let mut params = PatchParams::apply(FIELD_MANAGER);
     params.force = options.force_conflicts;
     params.dry_run = ctx.check_mode;
     let mut applied = Vec::with_capacity(work.len());
     let mut errors = Vec::new();
-    for (_, members) in apply_phases(&bodies) {
+    for (_, members) in apply_phases(work.iter().map(|w| w.target.kind.name())) {
         let results = concurrently(members, |index| {
             let w = &work[index];
             let predicted = ctx.check_mode
@@ -133,7 +135,7 @@ async fn apply(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
                     .namespace
                     .as_ref()
                     .is_some_and(|ns| absent_namespaces.contains(ns));
-            apply_one(&cluster, w, &params, predicted)
+            apply_one(&cluster, index, w, &params, predicted)
         })
         .await;
         for result in results {
@@ -202,9 +204,8 @@ async fn apply(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
 /// The namespaces objects need that do not exist and are not among the objects, as work to
 /// apply first.
 async fn missing_namespaces(cluster: &Cluster, work: &[Work]) -> Result<Vec<Work>, KubeError> {
-    let bodies: Vec<Value> = work.iter().map(|w| w.body.clone()).collect();
     let kind = Kind::known("Namespace");
-    let targets: Vec<Target> = namespaces_needed(&bodies)
+    let targets: Vec<Target> = namespaces_needed(work.iter().map(|w| &w.body))
         .into_iter()
         .map(|name| Target {
             kind: kind.clone(),
@@ -228,6 +229,7 @@ async fn missing_namespaces(cluster: &Cluster, work: &[Work]) -> Result<Vec<Work
 
 async fn apply_one(
     cluster: &Cluster,
+    index: usize,
     work: &Work,
     params: &PatchParams,
     predicted: bool,
@@ -252,6 +254,7 @@ async fn apply_one(
         _ => Vec::new(),
     };
     Ok(Applied {
+        index,
         api_version: target.kind.resource.api_version.clone(),
         object: target.object_ref(),
         action,
@@ -274,15 +277,10 @@ fn diffs(work: &[Work], applied: &[Applied]) -> Vec<Value> {
     applied
         .iter()
         .filter(|a| a.action.changed())
-        .filter_map(|a| {
-            let w = work.iter().find(|w| w.target.object_ref() == a.object)?;
-            let before = w.before.as_ref().map(changes::comparable);
+        .map(|a| {
+            let before = work[a.index].before.as_ref().map(changes::comparable);
             let after = changes::comparable(&a.after);
-            Some(state_diff(
-                &a.object.to_string(),
-                before.as_ref(),
-                Some(&after),
-            ))
+            state_diff(&a.object.to_string(), before.as_ref(), Some(&after))
         })
         .collect()
 }

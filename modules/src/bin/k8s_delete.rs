@@ -75,10 +75,6 @@ impl Module for K8sDelete {
 async fn delete(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
     let cluster = Cluster::connect(options.connection()).await?;
     let resolved = resolve_all(&cluster, &options.resources, Form::ObjectsOrRefs).await?;
-    let phase_input: Vec<Value> = resolved
-        .iter()
-        .map(|r| json!({"kind": r.target.kind.name()}))
-        .collect();
     let before = if ctx.diff {
         let targets: Vec<Target> = resolved.iter().map(|r| r.target.clone()).collect();
         cluster.fetch(&targets).await?
@@ -93,7 +89,7 @@ async fn delete(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
 
     let mut results: Vec<Deleted> = Vec::with_capacity(resolved.len());
     let mut errors = Vec::new();
-    for (_, members) in delete_phases(&phase_input) {
+    for (_, members) in delete_phases(resolved.iter().map(|r| r.target.kind.name())) {
         let outcomes = concurrently(members, |index| {
             delete_one(&cluster, &resolved[index], &params)
         })
