@@ -1,6 +1,7 @@
 //! Harness for running module binaries the way ansible-core does: `<module> <args file>`.
 
 use serde_json::Value;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 /// The result of one module run: the single JSON object it printed and its exit status.
@@ -31,11 +32,17 @@ impl Run {
     }
 }
 
-/// The path of a module binary built by this package.
+/// The path of the binary that runs module `name`: its own, or the shared `ocpdr_k8s` of the
+/// Kubernetes modules (run under the module's name, as through the collection's symlinks).
 pub fn module_path(name: &str) -> PathBuf {
     // Cargo builds every binary of the package before its integration tests; all land in one
     // directory, so one known binary locates the others.
-    Path::new(env!("CARGO_BIN_EXE_pv_retarget")).with_file_name(name)
+    let own = Path::new(env!("CARGO_BIN_EXE_pv_retarget")).with_file_name(name);
+    if own.exists() {
+        own
+    } else {
+        PathBuf::from(env!("CARGO_BIN_EXE_ocpdr_k8s"))
+    }
 }
 
 /// Runs module `name` with `args` written to an args file (controller keys included as given).
@@ -57,7 +64,8 @@ pub fn run_with_file(name: &str, path: &Path) -> Run {
 }
 
 fn run_command(name: &str, path: &Path, env: &[(&str, &str)]) -> Run {
-    let out = assert_cmd::Command::new(module_path(name))
+    let out = std::process::Command::new(module_path(name))
+        .arg0(name)
         .arg(path)
         .envs(env.iter().copied())
         .output()

@@ -43,9 +43,10 @@ pub struct Connection {
 ///
 /// ```ignore
 /// ocpdr_modules::kube_options! {
+///     /// The module's options.
 ///     #[derive(Deserialize)]
 ///     #[serde(deny_unknown_fields)]
-///     struct Options {
+///     pub struct Options {
 ///         #[serde(default)]
 ///         namespaces: Vec<String>,
 ///     }
@@ -57,9 +58,9 @@ pub struct Connection {
 /// type errors.
 #[macro_export]
 macro_rules! kube_options {
-    ($(#[$attr:meta])* struct $name:ident { $($body:tt)* }) => {
+    ($(#[$attr:meta])* $vis:vis struct $name:ident { $($body:tt)* }) => {
         $(#[$attr])*
-        struct $name {
+        $vis struct $name {
             $($body)*
             #[serde(default)]
             kubeconfig: Option<serde_json::Value>,

@@ -5,27 +5,27 @@
 //! a claim still uses it; with `wait`, each phase's objects must be gone before the next phase
 //! starts. An object that does not exist is `unchanged`, not an error, so the task can be re-run.
 
+use crate::kube::objects::{Form, Resolved, resolve_all};
+use crate::kube::wait::{Progress, poll};
+use crate::kube::{Cluster, KubeError, Op, Target, block_on, concurrently};
+use crate::{Context, Failure, Module, Outcome, state_diff};
 use kube::api::DeleteParams;
 use ocpdr_core::apply_order::delete_phases;
 use ocpdr_core::changes;
 use ocpdr_core::object::ObjectRef;
-use ocpdr_modules::kube::objects::{Form, Resolved, resolve_all};
-use ocpdr_modules::kube::wait::{Progress, poll};
-use ocpdr_modules::kube::{Cluster, KubeError, Op, Target, block_on, concurrently};
-use ocpdr_modules::{Context, Failure, Module, Outcome, state_diff};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::process::ExitCode;
 use std::time::Duration;
 
 fn default_wait_timeout() -> u64 {
     120
 }
 
-ocpdr_modules::kube_options! {
+crate::kube_options! {
+    /// The module's options, as the sidecar documentation describes them.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Options {
+    pub struct Options {
         resources: Vec<Value>,
         #[serde(default)]
         wait: bool,
@@ -61,7 +61,8 @@ struct StillThere {
     finalizers: Vec<String>,
 }
 
-struct K8sDelete;
+/// The module `ocpdr.dr.k8s_delete`.
+pub struct K8sDelete;
 
 impl Module for K8sDelete {
     type Options = Options;
@@ -220,8 +221,4 @@ async fn wait_gone(
     })
     .await?;
     Ok(result.map(|_| ()))
-}
-
-fn main() -> ExitCode {
-    ocpdr_modules::run::<K8sDelete>()
 }

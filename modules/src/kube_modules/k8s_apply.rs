@@ -6,19 +6,18 @@
 //! says `created`, `updated` or `unchanged`, and re-applying the same objects is
 //! `changed: false`. Check mode sends the same requests with `dryRun=All`.
 
+use crate::kube::objects::{Form, resolve_all};
+use crate::kube::wait::{Progress, poll};
+use crate::kube::{Cluster, Kind, KubeError, Op, Target, block_on, concurrently};
+use crate::{Context, Failure, Module, Outcome, state_diff};
 use kube::api::{Patch, PatchParams};
 use ocpdr_core::apply_order::{apply_phases, namespaces_needed};
 use ocpdr_core::changes::{self, Action};
 use ocpdr_core::object::ObjectRef;
 use ocpdr_core::readiness;
-use ocpdr_modules::kube::objects::{Form, resolve_all};
-use ocpdr_modules::kube::wait::{Progress, poll};
-use ocpdr_modules::kube::{Cluster, Kind, KubeError, Op, Target, block_on, concurrently};
-use ocpdr_modules::{Context, Failure, Module, Outcome, state_diff};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::process::ExitCode;
 use std::time::Duration;
 
 /// The field manager of every apply: `kubectl get --show-managed-fields` shows what ocpdr owns.
@@ -35,10 +34,11 @@ fn default_wait_timeout() -> u64 {
     120
 }
 
-ocpdr_modules::kube_options! {
+crate::kube_options! {
+    /// The module's options, as the sidecar documentation describes them.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Options {
+    pub struct Options {
         resources: Vec<Value>,
         #[serde(default)]
         force_conflicts: bool,
@@ -83,7 +83,8 @@ struct NotReady {
     reason: String,
 }
 
-struct K8sApply;
+/// The module `ocpdr.dr.k8s_apply`.
+pub struct K8sApply;
 
 impl Module for K8sApply {
     type Options = Options;
@@ -318,8 +319,4 @@ async fn wait_ready(
     })
     .await?;
     Ok(result.map(|_| ()))
-}
-
-fn main() -> ExitCode {
-    ocpdr_modules::run::<K8sApply>()
 }

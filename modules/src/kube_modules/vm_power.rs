@@ -5,23 +5,23 @@
 //! [`ocpdr_core::kubevirt`]). Patches run concurrently; with `wait`, the module returns once every
 //! selected VM's VMI is gone (stopped) or `Running`.
 
+use crate::kube::wait::{Progress, poll};
+use crate::kube::{Cluster, Kind, KubeError, Op, Target, block_on, concurrently};
+use crate::{Context, Failure, Module, Outcome};
 use kube::api::{Patch, PatchParams};
 use ocpdr_core::kubevirt::{self, PowerChange, PowerState, VmStatus};
-use ocpdr_modules::kube::wait::{Progress, poll};
-use ocpdr_modules::kube::{Cluster, Kind, KubeError, Op, Target, block_on, concurrently};
-use ocpdr_modules::{Context, Failure, Module, Outcome};
 use serde::{Deserialize, Serialize};
-use std::process::ExitCode;
 use std::time::Duration;
 
 fn default_wait_timeout() -> u64 {
     300
 }
 
-ocpdr_modules::kube_options! {
+crate::kube_options! {
+    /// The module's options, as the sidecar documentation describes them.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Options {
+    pub struct Options {
         #[serde(default)]
         namespaces: Vec<String>,
         #[serde(default)]
@@ -46,7 +46,8 @@ struct VmResult {
     vmi_phase: Option<String>,
 }
 
-struct VmPower;
+/// The module `ocpdr.dr.vm_power`.
+pub struct VmPower;
 
 impl Module for VmPower {
     type Options = Options;
@@ -59,7 +60,7 @@ impl Module for VmPower {
 
 async fn power(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
     let cluster = Cluster::connect(options.connection()).await?;
-    let vms = ocpdr_modules::kube::vms::select(
+    let vms = crate::kube::vms::select(
         &cluster,
         &options.namespaces,
         &options.names,
@@ -184,7 +185,7 @@ async fn wait_for(
     timeout: Duration,
 ) -> Result<Result<Vec<VmStatus>, Vec<VmStatus>>, KubeError> {
     poll(timeout, || async {
-        let statuses = ocpdr_modules::kube::vms::statuses(cluster, vms).await?;
+        let statuses = crate::kube::vms::statuses(cluster, vms).await?;
         Ok(if statuses.iter().all(|s| s.is(state)) {
             Progress::Done(statuses)
         } else {
@@ -192,8 +193,4 @@ async fn wait_for(
         })
     })
     .await
-}
-
-fn main() -> ExitCode {
-    ocpdr_modules::run::<VmPower>()
 }

@@ -4,13 +4,12 @@
 //! Every LIST runs concurrently; pairing and selection are [`ocpdr_core::inventory`]. Read-only:
 //! `changed` is always false and check mode behaves the same.
 
+use crate::kube::errors::Cause;
+use crate::kube::{Cluster, Kind, KubeError, block_on, concurrently};
+use crate::{Context, Failure, Module, Outcome};
 use ocpdr_core::inventory::{self, Inventory, Listed, Selection, Unbound};
-use ocpdr_modules::kube::errors::Cause;
-use ocpdr_modules::kube::{Cluster, Kind, KubeError, block_on, concurrently};
-use ocpdr_modules::{Context, Failure, Module, Outcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::process::ExitCode;
 
 /// The kinds this module lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -41,10 +40,11 @@ fn all_kinds() -> Vec<InventoryKind> {
     ]
 }
 
-ocpdr_modules::kube_options! {
+crate::kube_options! {
+    /// The module's options, as the sidecar documentation describes them.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Options {
+    pub struct Options {
         #[serde(default)]
         namespaces: Vec<String>,
         #[serde(default = "all_kinds")]
@@ -61,7 +61,8 @@ ocpdr_modules::kube_options! {
 /// At most this many unbound objects are named in the warning (all are in `unbound`).
 const WARN_NAMES: usize = 10;
 
-struct K8sInventory;
+/// The module `ocpdr.dr.k8s_inventory`.
+pub struct K8sInventory;
 
 impl Module for K8sInventory {
     type Options = Options;
@@ -211,8 +212,4 @@ fn with_inventory(outcome: Outcome, inventory: Inventory) -> Outcome {
         .with("snapshot_pairs", snapshot_pairs)
         .with("unbound", unbound)
         .with("counts", counts)
-}
-
-fn main() -> ExitCode {
-    ocpdr_modules::run::<K8sInventory>()
 }

@@ -4,23 +4,23 @@
 //! A VM runs when its VMI's phase is `Running` ([`ocpdr_core::kubevirt`]). When `wait_for` is set
 //! and the deadline passes, the module fails and names every VM that did not get there. Read-only.
 
+use crate::kube::vms::{select, statuses};
+use crate::kube::wait::{Progress, poll};
+use crate::kube::{Cluster, Kind, Target, block_on};
+use crate::{Context, Failure, Module, Outcome};
 use ocpdr_core::kubevirt::{PowerState, VmStatus};
-use ocpdr_modules::kube::vms::{select, statuses};
-use ocpdr_modules::kube::wait::{Progress, poll};
-use ocpdr_modules::kube::{Cluster, Kind, Target, block_on};
-use ocpdr_modules::{Context, Failure, Module, Outcome};
 use serde::Deserialize;
-use std::process::ExitCode;
 use std::time::Duration;
 
 fn default_wait_timeout() -> u64 {
     300
 }
 
-ocpdr_modules::kube_options! {
+crate::kube_options! {
+    /// The module's options, as the sidecar documentation describes them.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Options {
+    pub struct Options {
         #[serde(default)]
         namespaces: Vec<String>,
         #[serde(default)]
@@ -34,7 +34,8 @@ ocpdr_modules::kube_options! {
     }
 }
 
-struct VmStatusModule;
+/// The module `ocpdr.dr.vm_status`.
+pub struct VmStatusModule;
 
 impl Module for VmStatusModule {
     type Options = Options;
@@ -131,8 +132,4 @@ fn names_where(statuses: &[VmStatus], pick: impl Fn(&VmStatus) -> bool) -> Vec<S
             None => s.object.name.clone(),
         })
         .collect()
-}
-
-fn main() -> ExitCode {
-    ocpdr_modules::run::<VmStatusModule>()
 }

@@ -6,18 +6,17 @@
 //! ([`ocpdr_core::restore`]). Re-running with the same `restore_name` finds the existing Restore
 //! and waits for it instead of starting a second one.
 
+use crate::kube::wait::{Progress, poll};
+use crate::kube::{Cluster, Kind, KubeError, Op, Target, block_on};
+use crate::{Context, Failure, Module, Outcome};
 use chrono::Utc;
 use kube::api::PostParams;
 use ocpdr_core::restore::{
     self, ExistingResourcePolicy, Outcome as Phase, RestoreSpec, RestoreStatus,
 };
-use ocpdr_modules::kube::wait::{Progress, poll};
-use ocpdr_modules::kube::{Cluster, Kind, KubeError, Op, Target, block_on};
-use ocpdr_modules::{Context, Failure, Module, Outcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::cell::RefCell;
-use std::process::ExitCode;
 use std::time::Duration;
 
 fn default_oadp_namespace() -> String {
@@ -32,10 +31,11 @@ fn default_wait_timeout() -> u64 {
     1800
 }
 
-ocpdr_modules::kube_options! {
+crate::kube_options! {
+    /// The module's options, as the sidecar documentation describes them.
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
-    struct Options {
+    pub struct Options {
         backup_name: String,
         #[serde(default = "default_oadp_namespace")]
         oadp_namespace: String,
@@ -58,7 +58,8 @@ ocpdr_modules::kube_options! {
     }
 }
 
-struct OadpRestore;
+/// The module `ocpdr.dr.oadp_restore`.
+pub struct OadpRestore;
 
 impl Module for OadpRestore {
     type Options = Options;
@@ -227,7 +228,7 @@ fn gone(cluster: &Cluster, target: &Target) -> KubeError {
     KubeError {
         op: Op::new("wait for", target),
         host: cluster.host().to_owned(),
-        cause: ocpdr_modules::kube::errors::Cause::Transport(
+        cause: crate::kube::errors::Cause::Transport(
             "the Restore was deleted while waiting for it".into(),
         ),
     }
@@ -290,8 +291,4 @@ async fn create(
         },
         Err(err) => Err(err.into()),
     }
-}
-
-fn main() -> ExitCode {
-    ocpdr_modules::run::<OadpRestore>()
 }
