@@ -27,6 +27,22 @@ if [ "${#missing[@]}" -gt 0 ]; then
   sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# kubectl 1.20 (Debian's kubernetes-client) beside the system kubectl: the fake API server's
+# kubectl tests run with both. Unpacked into build/, never installed over the system one.
+old_kubectl=build/kubectl-1.20/usr/bin/kubectl
+if [ ! -x "$old_kubectl" ]; then
+  echo "setup: unpacking Debian's kubernetes-client (kubectl 1.20) into build/kubectl-1.20"
+  debdir=$(mktemp -d)
+  chmod 777 "$debdir"   # apt downloads as the unprivileged _apt user
+  (cd "$debdir" && { apt-get download -q kubernetes-client 2>/dev/null \
+     || { sudo_ env DEBIAN_FRONTEND=noninteractive apt-get update -q && apt-get download -q kubernetes-client; }; })
+  rm -rf build/kubectl-1.20
+  mkdir -p build/kubectl-1.20
+  dpkg -x "$debdir"/kubernetes-client_*.deb build/kubectl-1.20
+  rm -rf "$debdir"
+  "$old_kubectl" version --client >/dev/null
+fi
+
 rustup target list --installed | grep -qx x86_64-unknown-linux-musl \
   || rustup target add x86_64-unknown-linux-musl
 rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt

@@ -17,8 +17,10 @@
 //!
 //! Running a module by hand, `<module> args.json`, behaves exactly the same way.
 
+pub mod exec;
 pub mod kube;
 pub mod kube_modules;
+pub mod rsync_run;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -146,7 +148,8 @@ pub fn state_diff(header: &str, before: Option<&Value>, after: Option<&Value>) -
 }
 
 /// A failed result: a message a person can act on, plus any values worth returning anyway
-/// (e.g. the volumes that did sync when others failed).
+/// (e.g. the volumes that did sync when others failed). `changed` is `false` unless the
+/// module sets it with `.with("changed", true)` because part of the work was done.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     msg: String,
@@ -292,7 +295,9 @@ fn invoke<M: Module>(args: &[String]) -> (Value, ExitCode) {
         Ok((ctx, outcome)) => (success_json(outcome, &ctx), ExitCode::SUCCESS),
         Err(failure) => {
             let mut result = failure.values;
-            result.insert("changed".into(), Value::Bool(false));
+            // A failure may have changed part of the system (e.g. 9 of 10 volumes synced);
+            // the module says so with `.with("changed", true)`, else nothing changed.
+            result.entry("changed").or_insert(Value::Bool(false));
             result.insert("failed".into(), Value::Bool(true));
             result.insert("msg".into(), Value::String(failure.msg));
             (Value::Object(result), ExitCode::FAILURE)
@@ -448,6 +453,9 @@ mod tests {
                     Failure::new(format!("token {} rejected", o.token)).with("count", o.count)
                 );
             }
+            if o.name == "partial" {
+                return Err(Failure::new("half done").with("changed", true));
+            }
             Ok(Outcome::new(!ctx.check_mode)
                 .with("name", &o.name)
                 .with("echo", format!("{}:{}", o.name, o.token))
@@ -545,6 +553,18 @@ mod tests {
             pick(&modules, &["ocpdr_k8s".to_owned()]).map(|m| m.name),
             None
         );
+    }
+
+    #[test]
+    fn a_failure_may_say_it_changed_something() {
+        let (out, code) = call(json!({"name": "partial"}));
+        assert_eq!(code, ExitCode::FAILURE);
+        assert_eq!(
+            (&out["failed"], &out["changed"]),
+            (&json!(true), &json!(true))
+        );
+        let (out, _) = call(json!({"name": "fail"}));
+        assert_eq!(out["changed"], false);
     }
 
     #[test]

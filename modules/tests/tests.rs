@@ -8,6 +8,8 @@ mod k8s_apply;
 mod k8s_connection;
 mod k8s_delete;
 mod k8s_inventory;
+mod nfs_sync;
+mod oadp_backup;
 mod oadp_restore;
 mod protocol;
 mod pv_retarget;

@@ -16,6 +16,8 @@
 //! - [`inventory`]: pairing PVCs with PVs and VolumeSnapshots with their contents.
 //! - [`kubevirt`]: powering VMs on and off via `runStrategy` (or legacy `running`), VM status.
 //! - [`restore`]: the Velero Restore of a failover, which always excludes the storage kinds.
+//! - [`rsync`]: plan rsync runs for many volumes (guarded deletes) and read their output.
+//! - [`velero`]: find, stream and parse OADP/Velero backups (S3 edge behind feature `s3`).
 
 pub mod apply_order;
 pub mod changes;
@@ -28,3 +30,5 @@ pub mod paths;
 pub mod readiness;
 pub mod restore;
 pub mod retarget;
+pub mod rsync;
+pub mod velero;

@@ -93,7 +93,7 @@ pub struct RetargetOptions {
 }
 
 /// Which kind of NFS volume source a PV uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     /// In-tree `spec.nfs`.
@@ -102,8 +102,10 @@ pub enum SourceKind {
     Csi,
 }
 
-/// The data-sync pair for one retargeted PV.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The data-sync pair for one retargeted PV. It deserializes too, so `nfs_sync` accepts the
+/// `volumes` that `pv_retarget` returned as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Volume {
     /// PV name.
     pub pv: String,
