@@ -41,6 +41,20 @@ impl Site {
         self.server.url()
     }
 
+    /// The PEM of the CA that signed a TLS site's certificate (from its kubeconfig).
+    pub fn ca_pem(&self) -> String {
+        let kubeconfig = self.server.kubeconfig();
+        let data = kubeconfig
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("certificate-authority-data:"))
+            .expect("a TLS site")
+            .trim()
+            .trim_matches('"');
+        let pem = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data)
+            .expect("base64");
+        String::from_utf8(pem).expect("PEM text")
+    }
+
     /// Module options plus this site's kubeconfig.
     pub fn args(&self, options: Value) -> Value {
         let mut args = options;

@@ -35,14 +35,15 @@ impl Run {
 /// The path of the binary that runs module `name`: its own, or the shared `ocpdr_k8s` of the
 /// Kubernetes modules (run under the module's name, as through the collection's symlinks).
 pub fn module_path(name: &str) -> PathBuf {
+    if ocpdr_modules::kube_modules::MODULES
+        .iter()
+        .any(|m| m.name == name)
+    {
+        return PathBuf::from(env!("CARGO_BIN_EXE_ocpdr_k8s"));
+    }
     // Cargo builds every binary of the package before its integration tests; all land in one
     // directory, so one known binary locates the others.
-    let own = Path::new(env!("CARGO_BIN_EXE_pv_retarget")).with_file_name(name);
-    if own.exists() {
-        own
-    } else {
-        PathBuf::from(env!("CARGO_BIN_EXE_ocpdr_k8s"))
-    }
+    Path::new(env!("CARGO_BIN_EXE_pv_retarget")).with_file_name(name)
 }
 
 /// Runs module `name` with `args` written to an args file (controller keys included as given).
