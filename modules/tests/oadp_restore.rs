@@ -88,7 +88,8 @@ fn partial_failure_fails_with_the_counts_unless_allowed() {
         "oadp_restore",
         &site.args(json!({"backup_name": "nightly", "restore_name": "partial"})),
     );
-    r.assert_failed();
+    // The Restore exists now: a change, even though it did not succeed.
+    r.assert_failed_after_changes();
     assert_eq!(
         r.msg(),
         "Restore openshift-adp/partial PartiallyFailed: 1 error(s), 0 warning(s); \

@@ -24,6 +24,15 @@ impl Run {
         self
     }
 
+    /// Asserts the run failed after changing part of the system: `failed: true`,
+    /// `changed: true`, exit status 1.
+    pub fn assert_failed_after_changes(&self) -> &Self {
+        assert_eq!(self.json["failed"], true, "{}", self.json);
+        assert_eq!(self.json["changed"], true, "{}", self.json);
+        assert_eq!(self.code, 1, "{}", self.json);
+        self
+    }
+
     /// Asserts the run succeeded.
     pub fn assert_ok(&self) -> &Self {
         assert!(self.json.get("failed").is_none(), "{}", self.json);

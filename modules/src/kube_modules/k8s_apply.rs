@@ -168,6 +168,7 @@ async fn apply(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
             },
             errors.join("; ")
         ))
+        .with("changed", changed && !ctx.check_mode)
         .with("results", &applied)
         .with("summary", summary(&applied)));
     }
@@ -190,6 +191,7 @@ async fn apply(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ))
+            .with("changed", changed)
             .with("results", &applied)
             .with("summary", summary(&applied))
             .with("not_ready", pending));

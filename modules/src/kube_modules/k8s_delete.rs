@@ -107,12 +107,14 @@ async fn delete(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
                 Err(err) => errors.push(err.to_string()),
             }
         }
+        let deleted_any = results.iter().any(|r| r.action == Action::Deleted);
         if !errors.is_empty() {
             return Err(Failure::new(format!(
                 "{} object(s) could not be deleted; later phases were not deleted: {}",
                 errors.len(),
                 errors.join("; ")
             ))
+            .with("changed", deleted_any && !ctx.check_mode)
             .with("results", &results));
         }
         if options.wait && !ctx.check_mode {
@@ -128,6 +130,7 @@ async fn delete(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 ))
+                .with("changed", deleted_any)
                 .with("results", &results)
                 .with("remaining", remaining));
             }

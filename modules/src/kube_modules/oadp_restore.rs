@@ -157,12 +157,12 @@ async fn run_restore(options: Options, ctx: &Context) -> Result<Outcome, Failure
         ("phases_seen", json!(phases.borrow().clone())),
         ("restore", wanted),
     ];
+    // A Restore this run created stays in the cluster even when it failed: that is a change.
     let fail = |msg: String| {
-        values
-            .iter()
-            .fold(Failure::new(msg), |failure, (key, value)| {
-                failure.with(key, value)
-            })
+        values.iter().fold(
+            Failure::new(msg).with("changed", created && !ctx.check_mode),
+            |failure, (key, value)| failure.with(key, value),
+        )
     };
     let counts = format!(
         "{} error(s), {} warning(s){}",

@@ -92,8 +92,14 @@ async fn power(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
         patch_one(&cluster, &vm_kind, change, &params)
     })
     .await;
-    for result in patched {
-        result?;
+    let changed = changes.iter().any(|c| c.patch.is_some());
+    // Patches that went through stay applied when another one failed: say so.
+    let landed = patched
+        .iter()
+        .zip(&changes)
+        .any(|(result, change)| result.is_ok() && change.patch.is_some());
+    if let Some(err) = patched.into_iter().find_map(Result::err) {
+        return Err(Failure::from(err).with("changed", landed && !ctx.check_mode));
     }
 
     let statuses: Vec<VmStatus> = if options.wait && !ctx.check_mode {
@@ -122,13 +128,13 @@ async fn power(options: Options, ctx: &Context) -> Result<Outcome, Failure> {
                     options.wait_timeout,
                     behind.join(", ")
                 ))
+                .with("changed", changed)
                 .with("vms", results(changes, &statuses)));
             }
         }
     } else {
         Vec::new()
     };
-    let changed = changes.iter().any(|c| c.patch.is_some());
     let mut outcome = Outcome::new(changed);
     if changes.is_empty() {
         outcome = outcome.warn("no VirtualMachine matched the selection; nothing to do");
