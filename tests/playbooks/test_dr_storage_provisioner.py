@@ -11,6 +11,9 @@ from harness.ansible import run_playbook
 from harness.apiserver import wait_until
 
 PLAYBOOK = paths.REPO / "tests" / "playbooks" / "dr_storage_provisioner.yml"
+# ansible-playbook names a role's tasks "<role> : <task>".
+APPLY = "ocpdr.dr.dr_storage_provisioner : Apply the storage on the DR cluster, volumes before claims"
+RECORD = "ocpdr.dr.dr_storage_provisioner : Record what was provisioned"
 
 
 def nfs_pv(name: str, path: str) -> dict:
@@ -69,7 +72,7 @@ def test_dr_storage_provisioner_end_to_end(collection, fake_apiserver):
     seed_primary(primary)
 
     run = run_playbook(PLAYBOOK, extra_vars=extra_vars(primary, dr)).assert_ok()
-    applied = run.task("Apply the storage on the DR cluster, volumes before claims")
+    applied = run.task(APPLY)
     assert applied["changed"] is True
     assert applied["summary"] == {"created": 8, "updated": 0, "unchanged": 0}  # 6 objects + 2 namespaces
 
@@ -97,13 +100,13 @@ def test_dr_storage_provisioner_end_to_end(collection, fake_apiserver):
     order = [ranks[k.split("/")[0]] for k in first_writes]
     assert order == sorted(order), first_writes
 
-    provisioned = run.task("Record what was provisioned")["ansible_facts"]["dr_storage_provisioner_result"]
+    provisioned = run.task(RECORD)["ansible_facts"]["dr_storage_provisioner_result"]
     assert sorted(v["dr_path"] for v in provisioned["volumes"]) == [
         "/exports-dr/app1/rhel9-disk", "/exports-dr/app2/win-disk"]
 
     # Run again: the DR cluster already matches.
     again = run_playbook(PLAYBOOK, extra_vars=extra_vars(primary, dr)).assert_ok()
-    applied = again.task("Apply the storage on the DR cluster, volumes before claims")
+    applied = again.task(APPLY)
     assert applied["changed"] is False
     assert applied["summary"] == {"created": 0, "updated": 0, "unchanged": 6}
 
@@ -113,7 +116,7 @@ def test_dr_storage_provisioner_in_check_mode_writes_nothing(collection, fake_ap
     seed_primary(primary)
     writes = len(dr.control("history")["items"])
     run = run_playbook(PLAYBOOK, extra_vars=extra_vars(primary, dr), check=True, diff=True).assert_ok()
-    applied = run.task("Apply the storage on the DR cluster, volumes before claims")
+    applied = run.task(APPLY)
     assert applied["changed"] is True
     assert applied["summary"]["created"] == 8
     assert "nfs-dr.example.com" in json.dumps(applied["diff"])
