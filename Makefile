@@ -22,6 +22,7 @@ test: setup
 	.ci/test.sh
 
 bench: collection
+	python3 tests/bench/bench_k8s_apply.py
 	for script in tests/bench/*.sh; do "$$script" || exit 1; done
 	for bench in tests/bench/*_bench.py; do build/venv/bin/python "$$bench" || exit 1; done
 
