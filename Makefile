@@ -33,6 +33,12 @@ LAB_UP_ARGS = $(if $(SEED),--seed $(SEED)) $(if $(SCALE),--scale $(SCALE))
 lab-up: setup
 	$(LAB) up $(LAB_UP_ARGS)
 
+# The README's "run it": the lab (reused when running), then the three modes in it.
+lab: collection
+	$(LAB) up $(LAB_UP_ARGS)
+	cargo build --locked -p ocpdr-forwarder
+	$(LAB) modes
+
 lab-status:
 	$(LAB) status
 

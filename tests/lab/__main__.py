@@ -7,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lab import modes
 from lab.down import down
 from lab.layout import Layout, default_root
 from lab.lock import Refused
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = commands.add_parser("down", help="stop every process of the lab and delete its files")
     stop.add_argument("--keep-files", action="store_true", help="keep the lab directory (logs, data)")
     commands.add_parser("status", help="what runs and whether it answers")
+    commands.add_parser("modes", help="run the three modes in the running lab and summarise")
     args = parser.parse_args(argv)
     layout = Layout((args.lab_dir or default_root()).resolve())
     try:
@@ -42,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             return up(layout, args.seed, args.scale)
         if args.command == "down":
             return down(layout, args.keep_files)
+        if args.command == "modes":
+            return modes.run_all(layout)
         return status(layout)
     except Refused as refused:
         print(f"lab {args.command}: refused: {refused}", file=sys.stderr)

@@ -60,6 +60,7 @@ def group_vars(layout: Layout, state: LabState, sites: dict[str, SshSite]) -> di
             "dr": {"host": dr.host, "port": dr.port},
         },
         "nfs_sync_concurrency": 4,
+        "nfs_volume_map_path": f"{primary.export}/.ocpdr/volume-map.json",
         "dr_delete_mode": "quarantine",
         "dr_quarantine_dir": f"{dr.export}/.ocpdr-quarantine",
         "dr_metadata_dir": f"{dr.export}/.ocpdr-metadata",
