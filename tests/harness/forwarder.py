@@ -48,9 +48,12 @@ def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
 class Forwarder:
     """One ocpdr-forwarder process."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, profile: str = "debug") -> None:
+    def __init__(
+        self, env: dict[str, str], workdir: Path, profile: str = "debug", args: list[str] | None = None
+    ) -> None:
         """`env` holds the forwarder's settings (WEBHOOK_URL, CLUSTER_NAME, KUBECONFIG, ...);
-        LISTEN_ADDR defaults to a free loopback port."""
+        LISTEN_ADDR defaults to a free loopback port. `args` selects a mode (`["nfs-watch"]`)."""
+        self.args = args or []
         self.port = free_port()
         self.env = {"LISTEN_ADDR": f"127.0.0.1:{self.port}", "LOG_LEVEL": "info", **env}
         self.workdir = workdir
@@ -63,7 +66,7 @@ class Forwarder:
         """Starts the forwarder and waits until its probe port answers."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(binary(self.profile))],
+                [str(binary(self.profile)), *self.args],
                 env={"PATH": "/usr/bin:/bin", **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -131,6 +134,12 @@ class Forwarder:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def __enter__(self) -> Forwarder:
         return self.start()
