@@ -49,13 +49,21 @@ class Forwarder:
     """One ocpdr-forwarder process."""
 
     def __init__(
-        self, env: dict[str, str], workdir: Path, profile: str = "debug", args: list[str] | None = None
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        profile: str = "debug",
+        args: list[str] | None = None,
+        program: Path | None = None,
     ) -> None:
         """`env` holds the forwarder's settings (WEBHOOK_URL, CLUSTER_NAME, KUBECONFIG, ...);
-        LISTEN_ADDR defaults to a free loopback port. `args` selects a mode (`["nfs-watch"]`)."""
+        LISTEN_ADDR defaults to a free loopback port. `args` selects a mode (`["nfs-watch"]`);
+        `program` runs an installed copy instead of the cargo-built binary."""
         self.args = args or []
+        self.program = program
         self.port = free_port()
         self.env = {"LISTEN_ADDR": f"127.0.0.1:{self.port}", "LOG_LEVEL": "info", **env}
+        self.port = int(self.env["LISTEN_ADDR"].rsplit(":", 1)[1])
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log = self.workdir / f"forwarder-{self.port}.log"
@@ -66,7 +74,7 @@ class Forwarder:
         """Starts the forwarder and waits until its probe port answers."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(binary(self.profile)), *self.args],
+                [str(self.program or binary(self.profile)), *self.args],
                 env={"PATH": "/usr/bin:/bin", **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
