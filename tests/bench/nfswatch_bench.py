@@ -73,7 +73,9 @@ class Poller(threading.Thread):
             new_stamp = self.stamp.with_suffix(".next")
             new_stamp.touch()
             start = time.monotonic()
-            out = subprocess.run(["find", str(self.root), "-newer", str(self.stamp), "-type", "f"], capture_output=True, text=True).stdout
+            out = subprocess.run(
+                ["find", str(self.root), "-newer", str(self.stamp), "-type", "f"], capture_output=True, text=True
+            ).stdout
             now = time.monotonic_ns()
             self.scan_s.append(time.monotonic() - start)
             os.replace(new_stamp, self.stamp)
@@ -134,7 +136,9 @@ def main() -> None:
             before = received(port)
             starts.append((time.monotonic_ns(), str(v.path)))
             burst(v.path / "disk.img", 10_000)
-            w.wait_until(lambda: received(port) > before and w.metric("ocpdr_forwarder_pending_volumes") == 0, what="burst event")
+            w.wait_until(
+                lambda: received(port) > before and w.metric("ocpdr_forwarder_pending_volumes") == 0, what="burst event"
+            )
             # Past the poller's next scan too, so the next burst is a new one for both.
             time.sleep(args.poll + 0.5 if i % 5 == 4 else 1.5)
 
@@ -147,7 +151,11 @@ def main() -> None:
             os.write(fd, b"y" * 4096)
             time.sleep(0.1)
         os.close(fd)
-        w.wait_until(lambda: w.metric("ocpdr_forwarder_pending_volumes") == 0 and w.metric("ocpdr_forwarder_queue_depth") == 0, timeout=30, what="drained")
+        w.wait_until(
+            lambda: w.metric("ocpdr_forwarder_pending_volumes") == 0 and w.metric("ocpdr_forwarder_queue_depth") == 0,
+            timeout=30,
+            what="drained",
+        )
         time.sleep(args.poll + 1)
         elapsed = time.monotonic() - t_run
         watcher_cpu = cpu_seconds(w.proc.pid) - cpu_before
@@ -170,7 +178,9 @@ def main() -> None:
         seen = [t for t, v in poller.detections if v == vol and t >= t0]
         lat_poll.append((min(seen) - t0) / 1e9)
     # Continuous writes.
-    cont_events = sorted((e["t_ns"], datetime.fromisoformat(e["last_change_at"])) for e in events if e["volume"] == str(cont.path))
+    cont_events = sorted(
+        (e["t_ns"], datetime.fromisoformat(e["last_change_at"])) for e in events if e["volume"] == str(cont.path)
+    )
     lat_cont = []
     for t_mono, t_wall in writes:
         covering = [t for t, last in cont_events if last >= t_wall and t >= t_mono]
@@ -183,12 +193,22 @@ def main() -> None:
           f"{args.volumes} volumes x {args.dirs} dirs x 5 files ({args.volumes * args.dirs * 5:,} files), run {elapsed:.0f} s\n")  # fmt: skip
     print("| what | watcher (fanotify, quiet 1 s, max 5 s) | `find -newer` every %.0f s |" % args.poll)
     print("|---|---|---|")
-    print(f"| events per burst of 10,000 writes (min / median / max of {args.bursts}) | {min(per_burst)} / {statistics.median(per_burst):.0f} / {max(per_burst)} | 1 scan hit each |")
-    print(f"| burst: first write -> detection p50 / p99 | {pct(lat_watch, 50):.2f} s / {pct(lat_watch, 99):.2f} s | {pct(lat_poll, 50):.2f} s / {pct(lat_poll, 99):.2f} s |")
-    print(f"| continuous writes (every 100 ms, {args.continuous:.0f} s): write -> detection p50 / p99 | {pct(lat_cont, 50):.2f} s / {pct(lat_cont, 99):.2f} s | {pct(lat_cont_poll, 50):.2f} s / {pct(lat_cont_poll, 99):.2f} s |")
+    print(
+        f"| events per burst of 10,000 writes (min / median / max of {args.bursts}) | {min(per_burst)} / {statistics.median(per_burst):.0f} / {max(per_burst)} | 1 scan hit each |"
+    )
+    print(
+        f"| burst: first write -> detection p50 / p99 | {pct(lat_watch, 50):.2f} s / {pct(lat_watch, 99):.2f} s | {pct(lat_poll, 50):.2f} s / {pct(lat_poll, 99):.2f} s |"
+    )
+    print(
+        f"| continuous writes (every 100 ms, {args.continuous:.0f} s): write -> detection p50 / p99 | {pct(lat_cont, 50):.2f} s / {pct(lat_cont, 99):.2f} s | {pct(lat_cont_poll, 50):.2f} s / {pct(lat_cont_poll, 99):.2f} s |"
+    )
     print(f"| events for the continuous writer | {len(cont_events)} | {len(cont_poll)} scan hits |")
-    print(f"| CPU over the run | {watcher_cpu:.2f} s | {poller_cpu:.2f} s ({len(poller.scan_s)} scans, {statistics.median(poller.scan_s) * 1000:.0f} ms each) |")
-    print(f"\nRatios: burst detection p50 {pct(lat_poll, 50) / pct(lat_watch, 50):.1f}x and p99 {pct(lat_poll, 99) / pct(lat_watch, 99):.1f}x lower than polling every {args.poll:.0f} s.")
+    print(
+        f"| CPU over the run | {watcher_cpu:.2f} s | {poller_cpu:.2f} s ({len(poller.scan_s)} scans, {statistics.median(poller.scan_s) * 1000:.0f} ms each) |"
+    )
+    print(
+        f"\nRatios: burst detection p50 {pct(lat_poll, 50) / pct(lat_watch, 50):.1f}x and p99 {pct(lat_poll, 99) / pct(lat_watch, 99):.1f}x lower than polling every {args.poll:.0f} s."
+    )
 
 
 if __name__ == "__main__":

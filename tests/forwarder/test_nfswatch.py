@@ -41,7 +41,11 @@ def start_watcher(tmp_path, eda, cluster_name, export):
             **env,
         }
         w = watcher(settings, tmp_path / "watcher").start()
-        w.wait_until(lambda: w.metric("ocpdr_forwarder_volume_map_loads_total", result="ok") >= 1 or not export.map_path.exists(), what="map loaded")
+        w.wait_until(
+            lambda: w.metric("ocpdr_forwarder_volume_map_loads_total", result="ok") >= 1
+            or not export.map_path.exists(),
+            what="map loaded",
+        )
         started.append(w)
         return w
 
@@ -55,7 +59,9 @@ def volume_events(events: list[dict], cluster: str, volume=None) -> list[dict]:
     return [
         e
         for e in events
-        if e.get("kind") == "VolumeData" and e.get("cluster") == cluster and (volume is None or e["volume"] == str(volume.path))
+        if e.get("kind") == "VolumeData"
+        and e.get("cluster") == cluster
+        and (volume is None or e["volume"] == str(volume.path))
     ]
 
 
@@ -80,12 +86,22 @@ def test_burst_gives_few_events_none_outside(export, start_watcher, eda, cluster
     w.wait_until(lambda: w.metric("ocpdr_forwarder_pending_volumes") == 0, what="no open burst")
 
     delivered = w.metric("ocpdr_forwarder_events_delivered_total", kind="VolumeData", type_="MODIFIED")
-    events = volume_events(eda.wait_for_events(lambda ev: len(volume_events(ev, cluster_name)) >= delivered), cluster_name)
+    events = volume_events(
+        eda.wait_for_events(lambda ev: len(volume_events(ev, cluster_name)) >= delivered), cluster_name
+    )
     vm_events = [e for e in events if e["volume"] == str(disk_vm.path)]
     assert 1 <= len(vm_events) <= 5, f"10,000 writes and 30 file operations gave {len(vm_events)} events"
-    assert {e["volume"] for e in events} == {str(disk_vm.path), str(other.path)}, "nothing for paths outside the volumes"
+    assert {e["volume"] for e in events} == {
+        str(disk_vm.path),
+        str(other.path),
+    }, "nothing for paths outside the volumes"
     first = vm_events[0]
-    assert (first["type"], first["pv"], first["namespace"], first["pvc"]) == ("MODIFIED", "pvc-vm-disk", "app-ns1", "vm-disk")
+    assert (first["type"], first["pv"], first["namespace"], first["pvc"]) == (
+        "MODIFIED",
+        "pvc-vm-disk",
+        "app-ns1",
+        "vm-disk",
+    )
     assert (first["reason"], first["synthetic"]) == ("changes", False)
     assert sum(e["changes"] for e in vm_events) >= 1
     first_change = datetime.fromisoformat(first["first_change_at"])
@@ -146,7 +162,9 @@ def test_volume_map_reloaded_when_rewritten(export, start_watcher, eda, cluster_
     eda.wait_for_events(lambda ev: volume_events(ev, cluster_name, b) != [])
 
     export.write_map([], text='{"version": 1, "volumes": [{"path": "relative"}]}')
-    w.wait_until(lambda: w.metric("ocpdr_forwarder_volume_map_loads_total", result="error") >= 1, what="bad map refused")
+    w.wait_until(
+        lambda: w.metric("ocpdr_forwarder_volume_map_loads_total", result="error") >= 1, what="bad map refused"
+    )
     assert w.metric("ocpdr_forwarder_volume_map_volumes") == 2, "the previous map is kept"
     refused = [r for r in w.logs() if r.get("message", "").startswith("cannot load the volume map")]
     assert "volumes[0]" in refused[-1]["error"], refused

@@ -64,7 +64,11 @@ class ExportRoot:
         """Writes the volume map as the periodic sync does: a temporary file renamed into place.
         `text` replaces the JSON (to write a broken map)."""
         self.map_path.parent.mkdir(parents=True, exist_ok=True)
-        body = text if text is not None else json.dumps({"version": 1, "cluster": "primary", "volumes": [v.entry() for v in volumes]})
+        body = (
+            text
+            if text is not None
+            else json.dumps({"version": 1, "cluster": "primary", "volumes": [v.entry() for v in volumes]})
+        )
         tmp = self.map_path.with_suffix(".tmp")
         tmp.write_text(body)
         os.replace(tmp, self.map_path)
