@@ -5,12 +5,15 @@ rewrites it. Both kernel mechanisms (fanotify filesystem marks, inotify) run the
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from eda_setup import TOKEN
 
-from harness.forwarder import run_once
+from harness import forwarder
+from harness.forwarder import Forwarder, run_once
 from harness.nfswatch import ExportRoot, watcher, write
 
 
@@ -182,3 +185,32 @@ def test_bad_settings_stop_it_with_the_variable_named(tmp_path):
     assert "EXPORT_ROOTS:" in absent.stdout and "is not a directory" in absent.stdout
     help_text = run_once({}, ["nfs-watch", "--help"]).stdout
     assert "DEBOUNCE_QUIET_MS" in help_text and "WATCH_NAMESPACES" not in help_text
+
+
+def test_without_cap_sys_admin_it_falls_back_to_inotify_and_says_why(export, tmp_path, eda, cluster_name):
+    disk = export.volume("app-ns1", "vm-disk")
+    export.write_map([disk])
+    env = {"WEBHOOK_URL": eda.url, "WEBHOOK_TOKEN": TOKEN, "CLUSTER_NAME": cluster_name,
+           "EXPORT_ROOTS": str(export.root), "STATE_FILE": str(tmp_path / "state.json"),
+           "DEBOUNCE_QUIET_MS": "300", "CATCHUP_ON_START": "false"}  # fmt: skip
+    # Root without CAP_SYS_ADMIN in its bounding set, as in a container or a restricted unit.
+    drop = ["--bounding-set", "-sys_admin", str(forwarder.binary()), "nfs-watch"]
+    w = Forwarder(env, tmp_path / "nocap", args=drop, program=Path("/usr/bin/setpriv")).start()
+    try:
+        w.wait_until(lambda: w.metric("ocpdr_forwarder_volume_map_volumes") == 1, what="map loaded")
+        fallback = [r for r in w.logs() if r.get("message", "").startswith("fanotify is unavailable")]
+        assert fallback and "CAP_SYS_ADMIN" in fallback[0]["reason"], w.text()
+        write(disk.path / "disk.img", writes=100)
+        events = volume_events(eda.wait_for_events(lambda ev: volume_events(ev, cluster_name) != []), cluster_name)
+        assert [e["pvc"] for e in events] == ["vm-disk"]
+    finally:
+        w.stop()
+    forced = subprocess.run(
+        ["/usr/bin/setpriv", *drop],
+        env={"PATH": "/usr/bin:/bin", **env, "WATCH_MECHANISM": "fanotify", "LISTEN_ADDR": "127.0.0.1:0"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert forced.returncode == 1
+    assert "WATCH_MECHANISM=fanotify: fanotify_mark(FAN_MARK_FILESYSTEM)" in forced.stdout, forced.stdout

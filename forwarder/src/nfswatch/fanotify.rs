@@ -191,8 +191,15 @@ pub fn start(roots: &[PathBuf], tx: mpsc::Sender<FsEvent>) -> Result<(), Unavail
                 Some(root.as_path()),
             )
             .map_err(|e| {
+                let why = match e {
+                    nix::errno::Errno::EPERM => "filesystem marks need CAP_SYS_ADMIN",
+                    nix::errno::Errno::EXDEV
+                    | nix::errno::Errno::EOPNOTSUPP
+                    | nix::errno::Errno::ENODEV => "this filesystem does not report file handles",
+                    _ => "see fanotify_mark(2)",
+                };
                 Unavailable(format!(
-                    "fanotify_mark(FAN_MARK_FILESYSTEM) on {} failed: {e} (the filesystem must support file handles)",
+                    "fanotify_mark(FAN_MARK_FILESYSTEM) on {} failed: {e} ({why})",
                     root.display()
                 ))
             })?;
