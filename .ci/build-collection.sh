@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the ocpdr.dr collection: static musl binaries of every module into
-# collection/plugins/modules/ (git-ignored), then the tarball with ansible-galaxy into build/,
+# collection/plugins/modules/ and of ocpdr-forwarder into the nfs_change_watcher role's files/
+# (both git-ignored), then the tarball with ansible-galaxy into build/,
 # then installs it into build/collections for the tests and the lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ profile=modules   # Cargo.toml: size-tuned release profile of the module binarie
 out="target/$target/$profile"
 plugins=collection/plugins/modules
 
-cargo build --profile "$profile" --locked --target "$target" -p ocpdr-modules
+cargo build --profile "$profile" --locked --target "$target" -p ocpdr-modules -p ocpdr-forwarder
 for src in modules/src/bin/*.rs; do
   name=$(basename "$src" .rs)
   [ "$name" = ocpdr_k8s ] && continue
@@ -26,6 +27,8 @@ install -m 0755 "$out/ocpdr_k8s" "$plugins/${kube_modules[0]}"
 for name in "${kube_modules[@]:1}"; do
   ln -sfn "${kube_modules[0]}" "$plugins/$name"
 done
+install -D -m 0755 "$out/ocpdr-forwarder" \
+  collection/roles/nfs_change_watcher/files/ocpdr-forwarder
 
 mkdir -p build
 rm -f build/ocpdr-dr-*.tar.gz

@@ -20,7 +20,8 @@ def collection() -> None:
     """The ocpdr.dr collection, built from this checkout and installed in build/collections."""
     modules = [src.stem for src in (paths.REPO / "modules" / "src" / "bin").glob("*.rs")]
     installed = paths.COLLECTION / "plugins" / "modules"
-    if not all((installed / name).exists() for name in modules):
+    watcher = paths.COLLECTION / "roles" / "nfs_change_watcher" / "files" / "ocpdr-forwarder"
+    if not watcher.exists() or not all((installed / name).exists() for name in modules):
         subprocess.run([str(paths.REPO / ".ci" / "build-collection.sh")], check=True)
 
 

@@ -3,7 +3,7 @@
 //! saves the state.
 
 use crate::config::Config;
-use crate::deliver::Delivery;
+use crate::deliver::{Acknowledge, Deliverable, Delivery};
 use crate::known::Known;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
@@ -25,9 +25,9 @@ use tracing::{error, info, warn};
 pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new());
     let health = Arc::new(Health::new(&cfg.filter.kinds));
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
+    let listener = tokio::net::TcpListener::bind(cfg.delivery.listen)
         .await
-        .with_context(|| format!("LISTEN_ADDR: cannot listen on {}", cfg.listen))?;
+        .with_context(|| format!("LISTEN_ADDR: cannot listen on {}", cfg.delivery.listen))?;
     let probes = tokio::spawn(probes::serve(listener, health.clone(), metrics.clone()));
 
     let client = kube::Client::try_default().await.context(
@@ -35,7 +35,7 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
     )?;
 
     let store = cfg.state.clone().map(|r| Store::new(client.clone(), r));
-    let snapshot = load_state(store.as_ref(), &cfg.cluster).await?;
+    let snapshot = load_state(store.as_ref(), &cfg.delivery.cluster).await?;
     let saved_objects = snapshot.len();
     let known: Vec<Known> = cfg
         .filter
@@ -45,9 +45,12 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
         .collect();
     // The acknowledged state is kept only where it is saved.
     let delivered = store.as_ref().map(|_| Arc::new(Delivered::new(snapshot)));
+    let acknowledge = delivered
+        .clone()
+        .map(|d| d as Arc<dyn Acknowledge<crate::payload::Change>>);
 
     let outbox = Arc::new(Outbox::new(
-        cfg.queue_capacity,
+        cfg.delivery.queue_capacity,
         cfg.coalesce,
         metrics.clone(),
     ));
@@ -56,14 +59,14 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
         webhook,
         metrics: metrics.clone(),
         health: health.clone(),
-        delivered: delivered.clone(),
-        cluster: cfg.cluster.clone(),
-        retry_initial: cfg.retry_initial,
-        retry_max: cfg.retry_max,
-        slow_retry: cfg.auth_retry,
+        delivered: acknowledge,
+        cluster: cfg.delivery.cluster.clone(),
+        retry_initial: cfg.delivery.retry_initial,
+        retry_max: cfg.delivery.retry_max,
+        slow_retry: cfg.delivery.auth_retry,
     });
     let mut workers = JoinSet::new();
-    for _ in 0..cfg.workers {
+    for _ in 0..cfg.delivery.workers {
         workers.spawn(delivery.clone().worker());
     }
     let readiness_probe = tokio::spawn(probe_webhook(delivery.clone()));
@@ -93,20 +96,20 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
     });
     info!(
         kinds = ?cfg.filter.kinds.iter().map(|k| k.name()).collect::<Vec<_>>(),
-        namespaces = ?cfg.filter.namespaces, cluster = cfg.cluster, webhook = cfg.webhook_url,
+        namespaces = ?cfg.filter.namespaces, cluster = cfg.delivery.cluster, webhook = cfg.webhook.url,
         state = cfg.state.as_ref().map(|s| format!("{}/{}", s.namespace, s.name)),
-        saved_objects, listen = %cfg.listen, "ocpdr-forwarder started"
+        saved_objects, listen = %cfg.delivery.listen, "ocpdr-forwarder started"
     );
 
     wait_for_signal().await?;
     info!(
         pending = outbox.pending(),
-        grace_s = cfg.shutdown_grace.as_secs(),
+        grace_s = cfg.delivery.shutdown_grace.as_secs(),
         "stopping: draining the queue"
     );
     watches.abort_all();
     outbox.close();
-    let drained = tokio::time::timeout(cfg.shutdown_grace, async {
+    let drained = tokio::time::timeout(cfg.delivery.shutdown_grace, async {
         while workers.join_next().await.is_some() {}
     })
     .await
@@ -198,7 +201,7 @@ async fn save_once(store: &Store, delivered: &Delivered, metrics: &Metrics) {
 
 /// Until the first delivery, checks the webhook every 2 s (readiness), until it answers and
 /// accepts the credentials; a refusal is logged once.
-async fn probe_webhook(delivery: Arc<Delivery>) {
+pub(crate) async fn probe_webhook<T: Deliverable>(delivery: Arc<Delivery<T>>) {
     let mut refusal_logged = false;
     while !delivery.health.delivered_once() {
         match delivery.webhook.probe().await {
@@ -219,7 +222,8 @@ async fn probe_webhook(delivery: Arc<Delivery>) {
     }
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Returns at SIGTERM or SIGINT.
+pub(crate) async fn wait_for_signal() -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     tokio::select! {

@@ -15,14 +15,19 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// One setting: its variable name, default, whether its value is secret, and its help line.
-struct Setting {
+pub(crate) struct Setting {
     name: &'static str,
     default: Option<&'static str>,
     secret: bool,
     help: &'static str,
 }
 
-const fn setting(name: &'static str, default: Option<&'static str>, help: &'static str) -> Setting {
+/// A non-secret setting.
+pub(crate) const fn setting(
+    name: &'static str,
+    default: Option<&'static str>,
+    help: &'static str,
+) -> Setting {
     Setting {
         name,
         default,
@@ -31,8 +36,9 @@ const fn setting(name: &'static str, default: Option<&'static str>, help: &'stat
     }
 }
 
-/// Every setting, in the order `--help` lists them.
-const SETTINGS: &[Setting] = &[
+/// The webhook and delivery settings every mode shares (the Kubernetes forwarder and
+/// `nfs-watch`), in the order `--help` lists them.
+pub(crate) const DELIVERY_SETTINGS: &[Setting] = &[
     setting(
         "WEBHOOK_URL",
         None,
@@ -85,24 +91,9 @@ const SETTINGS: &[Setting] = &[
         "name of this cluster, sent as `cluster` in every event; required",
     ),
     setting(
-        "WATCH_NAMESPACES",
-        None,
-        "comma-separated namespaces to forward; empty = all",
-    ),
-    setting(
-        "WATCH_KINDS",
-        None,
-        "comma-separated kinds (pv, pvc, vs, vsc or full names); empty = all four",
-    ),
-    setting(
         "QUEUE_CAPACITY",
         Some("1000"),
         "changes waiting for delivery before the watch pauses",
-    ),
-    setting(
-        "COALESCE",
-        Some("true"),
-        "replace a waiting MODIFIED of an object by a newer one",
     ),
     setting(
         "DELIVERY_WORKERS",
@@ -125,17 +116,6 @@ const SETTINGS: &[Setting] = &[
         "retry interval after 401/403/4xx (configuration errors)",
     ),
     setting(
-        "STATE_CONFIGMAP",
-        None,
-        "ConfigMap `[namespace/]name` keeping delivered state across restarts",
-    ),
-    setting(
-        "POD_NAMESPACE",
-        None,
-        "namespace of STATE_CONFIGMAP when it has none (downward API)",
-    ),
-    setting("STATE_FLUSH_S", Some("5"), "seconds between state saves"),
-    setting(
         "LISTEN_ADDR",
         Some("0.0.0.0:8080"),
         "address of /healthz, /readyz and /metrics",
@@ -150,6 +130,36 @@ const SETTINGS: &[Setting] = &[
         Some("info"),
         "log filter (error, warn, info, debug or a tracing directive)",
     ),
+];
+
+/// The settings of the Kubernetes forwarder only.
+const WATCH_SETTINGS: &[Setting] = &[
+    setting(
+        "WATCH_NAMESPACES",
+        None,
+        "comma-separated namespaces to forward; empty = all",
+    ),
+    setting(
+        "WATCH_KINDS",
+        None,
+        "comma-separated kinds (pv, pvc, vs, vsc or full names); empty = all four",
+    ),
+    setting(
+        "COALESCE",
+        Some("true"),
+        "replace a waiting MODIFIED of an object by a newer one",
+    ),
+    setting(
+        "STATE_CONFIGMAP",
+        None,
+        "ConfigMap `[namespace/]name` keeping delivered state across restarts",
+    ),
+    setting(
+        "POD_NAMESPACE",
+        None,
+        "namespace of STATE_CONFIGMAP when it has none (downward API)",
+    ),
+    setting("STATE_FLUSH_S", Some("5"), "seconds between state saves"),
 ];
 
 /// An invalid setting: its name (variable or flag) and what is wrong.
@@ -209,11 +219,11 @@ pub struct StateRef {
     pub name: String,
 }
 
-/// The complete, checked configuration.
+/// Where and how events are POSTed: the same for every mode.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config {
+pub struct WebhookConfig {
     /// `WEBHOOK_URL`.
-    pub webhook_url: String,
+    pub url: String,
     /// `WEBHOOK_TOKEN`.
     pub token: Option<Secret>,
     /// `WEBHOOK_HMAC_*`.
@@ -223,15 +233,16 @@ pub struct Config {
     /// `WEBHOOK_INSECURE_SKIP_VERIFY`.
     pub insecure_skip_verify: bool,
     /// `WEBHOOK_TIMEOUT_S`.
-    pub webhook_timeout: Duration,
+    pub timeout: Duration,
+}
+
+/// The delivery queue, retries, probes and logs: the same for every mode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryConfig {
     /// `CLUSTER_NAME`.
     pub cluster: String,
-    /// `WATCH_KINDS` and `WATCH_NAMESPACES`.
-    pub filter: Filter,
     /// `QUEUE_CAPACITY`.
     pub queue_capacity: usize,
-    /// `COALESCE`.
-    pub coalesce: bool,
     /// `DELIVERY_WORKERS`.
     pub workers: usize,
     /// `RETRY_INITIAL_MS`.
@@ -240,10 +251,6 @@ pub struct Config {
     pub retry_max: Duration,
     /// `AUTH_RETRY_S`.
     pub auth_retry: Duration,
-    /// `STATE_CONFIGMAP` (with `POD_NAMESPACE`).
-    pub state: Option<StateRef>,
-    /// `STATE_FLUSH_S`.
-    pub state_flush: Duration,
     /// `LISTEN_ADDR`.
     pub listen: SocketAddr,
     /// `SHUTDOWN_GRACE_S`.
@@ -252,126 +259,186 @@ pub struct Config {
     pub log_level: String,
 }
 
+/// The complete, checked configuration of the Kubernetes forwarder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The webhook.
+    pub webhook: WebhookConfig,
+    /// Queue, retries, probes, logs.
+    pub delivery: DeliveryConfig,
+    /// `WATCH_KINDS` and `WATCH_NAMESPACES`.
+    pub filter: Filter,
+    /// `COALESCE`.
+    pub coalesce: bool,
+    /// `STATE_CONFIGMAP` (with `POD_NAMESPACE`).
+    pub state: Option<StateRef>,
+    /// `STATE_FLUSH_S`.
+    pub state_flush: Duration,
+}
+
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub enum Command<C = Config> {
     /// Run with this configuration.
-    Run(Box<Config>),
+    Run(Box<C>),
     /// Print this help text.
     Help(String),
     /// Print the version.
     Version,
 }
 
+/// The settings of one mode and the text around them in `--help`.
+pub(crate) struct Mode {
+    /// The first line of `--help`.
+    pub title: &'static str,
+    /// The setting groups, in help order.
+    pub groups: &'static [&'static [Setting]],
+    /// The last line of `--help`.
+    pub footer: &'static str,
+}
+
+/// The Kubernetes forwarder (the default mode).
+const FORWARDER: Mode = Mode {
+    title: "ocpdr-forwarder: forwards PV, PVC, VolumeSnapshot and VolumeSnapshotContent changes to an EDA webhook",
+    groups: &[DELIVERY_SETTINGS, WATCH_SETTINGS],
+    footer: "The Kubernetes connection comes from the in-cluster service account or KUBECONFIG.\n\
+             `ocpdr-forwarder nfs-watch --help`: the NFS change watcher mode.",
+};
+
 /// `WEBHOOK_URL` → `--webhook-url`.
 fn flag_of(name: &str) -> String {
     format!("--{}", name.to_ascii_lowercase().replace('_', "-"))
 }
 
-/// The `--help` text.
-pub fn help() -> String {
-    let mut out = String::from(
-        "ocpdr-forwarder: forwards PV, PVC, VolumeSnapshot and VolumeSnapshotContent changes to an EDA webhook\n\n\
-         Every setting is an environment variable, or a flag of the same name (--NAME or --name-in-lower-case):\n\n",
-    );
-    for s in SETTINGS {
-        let default = s
-            .default
-            .map(|d| format!(" [default: {d}]"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "  {:<30} {:<32} {}{}\n",
-            s.name,
-            flag_of(s.name),
-            s.help,
-            default
-        ));
+impl Mode {
+    fn settings(&self) -> impl Iterator<Item = &'static Setting> + use<> {
+        self.groups.iter().flat_map(|g| g.iter())
     }
-    out.push_str(
-        "\nThe Kubernetes connection comes from the in-cluster service account or KUBECONFIG.\n",
-    );
-    out
-}
 
-/// Reads the configuration from `env` (a lookup, e.g. `std::env::var`) and `args` (the flags,
-/// without the program name).
-pub fn parse(env: impl Fn(&str) -> Option<String>, args: &[String]) -> Result<Command, Error> {
-    let mut values: HashMap<&'static str, String> = SETTINGS
-        .iter()
-        .filter_map(|s| env(s.name).filter(|v| !v.is_empty()).map(|v| (s.name, v)))
-        .collect();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Command::Help(help())),
-            "-V" | "--version" => return Ok(Command::Version),
-            _ => {}
-        }
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) => (f, Some(v.to_owned())),
-            None => (arg.as_str(), None),
-        };
-        let Some(setting) = SETTINGS
-            .iter()
-            .find(|s| flag_of(s.name) == flag || flag.strip_prefix("--") == Some(s.name))
-        else {
-            return Err(Error::new(
-                arg.split('=').next().unwrap_or_default(),
-                "unknown flag; see --help for the valid ones",
+    /// The `--help` text.
+    pub fn help(&self) -> String {
+        let mut out = format!(
+            "{}\n\nEvery setting is an environment variable, or a flag of the same name (--NAME or --name-in-lower-case):\n\n",
+            self.title
+        );
+        for s in self.settings() {
+            let default = s
+                .default
+                .map(|d| format!(" [default: {d}]"))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "  {:<30} {:<32} {}{}\n",
+                s.name,
+                flag_of(s.name),
+                s.help,
+                default
             ));
-        };
-        let value = match inline {
-            Some(v) => v,
-            None => args
-                .next()
-                .cloned()
-                .ok_or_else(|| Error::new(flag, "needs a value"))?,
-        };
-        if value.is_empty() {
-            values.remove(setting.name);
-        } else {
-            values.insert(setting.name, value);
         }
+        out.push('\n');
+        out.push_str(self.footer);
+        out.push('\n');
+        out
     }
-    Reader { values }
-        .config()
-        .map(|c| Command::Run(Box::new(c)))
+
+    /// Reads this mode's settings from `env` and `args`; `build` checks them into a
+    /// configuration.
+    pub fn parse<C>(
+        &'static self,
+        env: impl Fn(&str) -> Option<String>,
+        args: &[String],
+        build: impl FnOnce(&Reader) -> Result<C, Error>,
+    ) -> Result<Command<C>, Error> {
+        let mut values: HashMap<&'static str, String> = self
+            .settings()
+            .filter_map(|s| env(s.name).filter(|v| !v.is_empty()).map(|v| (s.name, v)))
+            .collect();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(Command::Help(self.help())),
+                "-V" | "--version" => return Ok(Command::Version),
+                _ => {}
+            }
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) => (f, Some(v.to_owned())),
+                None => (arg.as_str(), None),
+            };
+            let Some(setting) = self
+                .settings()
+                .find(|s| flag_of(s.name) == flag || flag.strip_prefix("--") == Some(s.name))
+            else {
+                return Err(Error::new(
+                    arg.split('=').next().unwrap_or_default(),
+                    "unknown flag; see --help for the valid ones",
+                ));
+            };
+            let value = match inline {
+                Some(v) => v,
+                None => args
+                    .next()
+                    .cloned()
+                    .ok_or_else(|| Error::new(flag, "needs a value"))?,
+            };
+            if value.is_empty() {
+                values.remove(setting.name);
+            } else {
+                values.insert(setting.name, value);
+            }
+        }
+        build(&Reader { mode: self, values }).map(|c| Command::Run(Box::new(c)))
+    }
 }
 
-struct Reader {
+/// The `--help` text of the Kubernetes forwarder.
+pub fn help() -> String {
+    FORWARDER.help()
+}
+
+/// Reads the forwarder's configuration from `env` (a lookup, e.g. `std::env::var`) and `args`
+/// (the flags, without the program name).
+pub fn parse(env: impl Fn(&str) -> Option<String>, args: &[String]) -> Result<Command, Error> {
+    FORWARDER.parse(env, args, Reader::config)
+}
+
+/// The raw values of one mode's settings, and the checks that turn them into typed values.
+pub(crate) struct Reader {
+    mode: &'static Mode,
     values: HashMap<&'static str, String>,
 }
 
 impl Reader {
-    fn setting(name: &str) -> &'static Setting {
-        SETTINGS
-            .iter()
+    fn setting(&self, name: &str) -> &'static Setting {
+        self.mode
+            .settings()
             .find(|s| s.name == name)
             .expect("every read setting is declared")
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    /// The value of `name`, or its default.
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.values
             .get(name)
             .map(String::as_str)
-            .or(Self::setting(name).default)
+            .or(self.setting(name).default)
     }
 
-    fn required(&self, name: &str, what: &str) -> Result<&str, Error> {
+    /// The value of `name`; an error saying `what` is required when unset.
+    pub fn required(&self, name: &str, what: &str) -> Result<&str, Error> {
         self.get(name)
             .ok_or_else(|| Error::new(name, format!("required: {what}")))
     }
 
     /// `problem` with the offending value quoted, unless the setting is secret.
-    fn invalid(&self, name: &str, expected: &str) -> Error {
-        let shown = match (Self::setting(name).secret, self.get(name)) {
+    pub fn invalid(&self, name: &str, expected: &str) -> Error {
+        let shown = match (self.setting(name).secret, self.get(name)) {
             (false, Some(v)) => format!(", got {v:?}"),
             _ => String::new(),
         };
         Error::new(name, format!("expected {expected}{shown}"))
     }
 
-    fn bool(&self, name: &str) -> Result<bool, Error> {
+    /// A boolean setting.
+    pub fn bool(&self, name: &str) -> Result<bool, Error> {
         match self
             .get(name)
             .unwrap_or("false")
@@ -384,7 +451,8 @@ impl Reader {
         }
     }
 
-    fn number(&self, name: &str, min: u64, max: u64) -> Result<u64, Error> {
+    /// A whole number in `min..=max`.
+    pub fn number(&self, name: &str, min: u64, max: u64) -> Result<u64, Error> {
         let text = self.get(name).unwrap_or_default();
         text.parse::<u64>()
             .ok()
@@ -392,19 +460,35 @@ impl Reader {
             .ok_or_else(|| self.invalid(name, &format!("a whole number from {min} to {max}")))
     }
 
-    fn seconds(&self, name: &str, min: u64) -> Result<Duration, Error> {
+    /// Seconds, at least `min`, at most a day.
+    pub fn seconds(&self, name: &str, min: u64) -> Result<Duration, Error> {
         self.number(name, min, 86_400).map(Duration::from_secs)
     }
 
     fn config(&self) -> Result<Config, Error> {
-        let webhook_url = self
+        Ok(Config {
+            webhook: self.webhook()?,
+            delivery: self.delivery()?,
+            filter: Filter {
+                kinds: self.kinds()?,
+                namespaces: self.namespaces()?,
+            },
+            coalesce: self.bool("COALESCE")?,
+            state: self.state_ref()?,
+            state_flush: self.seconds("STATE_FLUSH_S", 1)?,
+        })
+    }
+
+    /// The `WEBHOOK_*` settings.
+    pub fn webhook(&self) -> Result<WebhookConfig, Error> {
+        let url = self
             .required(
                 "WEBHOOK_URL",
                 "the EDA webhook URL, e.g. https://eda.example.com:5000/ocpdr",
             )?
             .to_owned();
-        match reqwest::Url::parse(&webhook_url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+        match reqwest::Url::parse(&url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
             _ => return Err(self.invalid("WEBHOOK_URL", "an http:// or https:// URL with a host")),
         }
         let token = match self.get("WEBHOOK_TOKEN") {
@@ -428,6 +512,18 @@ impl Reader {
                 },
             }),
         };
+        Ok(WebhookConfig {
+            url,
+            token,
+            hmac,
+            ca_bundle: self.get("WEBHOOK_CA_BUNDLE").map(PathBuf::from),
+            insecure_skip_verify: self.bool("WEBHOOK_INSECURE_SKIP_VERIFY")?,
+            timeout: self.seconds("WEBHOOK_TIMEOUT_S", 1)?,
+        })
+    }
+
+    /// `CLUSTER_NAME`, the queue, retry, probe and log settings.
+    pub fn delivery(&self) -> Result<DeliveryConfig, Error> {
         let cluster = self
             .required(
                 "CLUSTER_NAME",
@@ -437,27 +533,13 @@ impl Reader {
         if cluster.chars().any(char::is_whitespace) {
             return Err(self.invalid("CLUSTER_NAME", "a name without spaces"));
         }
-        let max_retry = self.seconds("RETRY_MAX_S", 1)?;
-        Ok(Config {
-            webhook_url,
-            token,
-            hmac,
-            ca_bundle: self.get("WEBHOOK_CA_BUNDLE").map(PathBuf::from),
-            insecure_skip_verify: self.bool("WEBHOOK_INSECURE_SKIP_VERIFY")?,
-            webhook_timeout: self.seconds("WEBHOOK_TIMEOUT_S", 1)?,
+        Ok(DeliveryConfig {
             cluster,
-            filter: Filter {
-                kinds: self.kinds()?,
-                namespaces: self.namespaces()?,
-            },
             queue_capacity: self.number("QUEUE_CAPACITY", 1, 1_000_000)? as usize,
-            coalesce: self.bool("COALESCE")?,
             workers: self.number("DELIVERY_WORKERS", 1, 64)? as usize,
             retry_initial: Duration::from_millis(self.number("RETRY_INITIAL_MS", 1, 60_000)?),
-            retry_max: max_retry,
+            retry_max: self.seconds("RETRY_MAX_S", 1)?,
             auth_retry: self.seconds("AUTH_RETRY_S", 1)?,
-            state: self.state_ref()?,
-            state_flush: self.seconds("STATE_FLUSH_S", 1)?,
             listen: self
                 .get("LISTEN_ADDR")
                 .unwrap_or_default()
@@ -607,18 +689,18 @@ mod tests {
     #[test]
     fn defaults() {
         let c = run(&[], &[]).unwrap();
-        assert_eq!(c.webhook_url, "https://eda.example.com:5000/ocpdr");
-        assert_eq!(c.cluster, "primary");
+        assert_eq!(c.webhook.url, "https://eda.example.com:5000/ocpdr");
+        assert_eq!(c.delivery.cluster, "primary");
         assert_eq!(c.filter, Filter::all());
-        assert_eq!(c.queue_capacity, 1000);
+        assert_eq!(c.delivery.queue_capacity, 1000);
         assert!(c.coalesce);
-        assert_eq!(c.workers, 4);
-        assert_eq!(c.token, None);
-        assert_eq!(c.hmac, None);
+        assert_eq!(c.delivery.workers, 4);
+        assert_eq!(c.webhook.token, None);
+        assert_eq!(c.webhook.hmac, None);
         assert_eq!(c.state, None);
-        assert_eq!(c.listen, "0.0.0.0:8080".parse().unwrap());
-        assert_eq!(c.shutdown_grace, Duration::from_secs(20));
-        assert_eq!(c.retry_initial, Duration::from_millis(500));
+        assert_eq!(c.delivery.listen, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.delivery.shutdown_grace, Duration::from_secs(20));
+        assert_eq!(c.delivery.retry_initial, Duration::from_millis(500));
     }
 
     #[test]
@@ -682,7 +764,7 @@ mod tests {
             !debug.contains("s3cr3t") && !debug.contains("hm4c"),
             "{debug}"
         );
-        assert_eq!(c.token.unwrap().expose(), "s3cr3t");
+        assert_eq!(c.webhook.token.unwrap().expose(), "s3cr3t");
     }
 
     #[test]
@@ -717,10 +799,10 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(c.queue_capacity, 20);
+        assert_eq!(c.delivery.queue_capacity, 20);
         assert!(!c.coalesce);
         let same_name = run(&[], &["--QUEUE_CAPACITY=30"]).unwrap();
-        assert_eq!(same_name.queue_capacity, 30);
+        assert_eq!(same_name.delivery.queue_capacity, 30);
         assert_eq!(
             c.state,
             Some(StateRef {
@@ -758,7 +840,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        let h = c.hmac.unwrap();
+        let h = c.webhook.hmac.unwrap();
         assert_eq!(h.header, "x-hub-signature-256");
         assert_eq!(h.format, DigestFormat::Base64);
     }
@@ -766,7 +848,7 @@ mod tests {
     #[test]
     fn empty_values_count_as_unset() {
         let c = run(&[("WEBHOOK_TOKEN", ""), ("WATCH_NAMESPACES", "")], &[]).unwrap();
-        assert_eq!(c.token, None);
+        assert_eq!(c.webhook.token, None);
         assert!(c.filter.namespaces.is_empty());
     }
 
@@ -775,7 +857,7 @@ mod tests {
         let Command::Help(text) = parse(|_| None, &["--help".into()]).unwrap() else {
             panic!("--help must print help")
         };
-        for s in SETTINGS {
+        for s in FORWARDER.settings() {
             assert!(
                 text.contains(s.name) && text.contains(&flag_of(s.name)),
                 "{}",

@@ -12,6 +12,9 @@
 //! [`known`] (the relist diff), [`state`], [`retry`], [`sign`]. The edges are thin: [`watch`]
 //! (kube-rs), [`webhook`] (HTTP), [`state_store`] (the ConfigMap), [`probes`] (health and
 //! metrics server), wired by [`app`].
+//!
+//! The same binary's `nfs-watch` mode ([`nfswatch`]) runs on the primary NFS server and sends
+//! `VolumeData` events when volume data changes, through the same delivery path.
 
 pub mod app;
 pub mod config;
@@ -20,6 +23,7 @@ pub mod filter;
 pub mod kinds;
 pub mod known;
 pub mod metrics;
+pub mod nfswatch;
 pub mod object;
 pub mod outbox;
 pub mod payload;

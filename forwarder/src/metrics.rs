@@ -16,7 +16,6 @@
 //! | `state_saves_total` | result | saves of `STATE_CONFIGMAP`, `ok` or `error` |
 
 use crate::kinds::Kind;
-use crate::payload::ChangeType;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -150,14 +149,28 @@ impl Metrics {
         m
     }
 
-    /// A change was queued.
-    pub fn observed(&self, kind: Kind, change: ChangeType) {
-        self.observed.get_or_create(&kt(kind, change)).inc();
+    /// Adds a metric of one mode (e.g. the NFS watcher's pending volumes) to `/metrics`.
+    pub fn register(
+        &mut self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        self.registry.register(name, help, metric);
     }
 
-    /// A change was acknowledged `latency_s` seconds after it was observed.
-    pub fn delivered(&self, kind: Kind, change: ChangeType, latency_s: f64) {
-        self.delivered.get_or_create(&kt(kind, change)).inc();
+    /// An event was queued.
+    pub fn observed(&self, kind: &'static str, r#type: &'static str) {
+        self.observed
+            .get_or_create(&KindType { kind, r#type })
+            .inc();
+    }
+
+    /// An event was acknowledged `latency_s` seconds after it was observed.
+    pub fn delivered(&self, kind: &'static str, r#type: &'static str, latency_s: f64) {
+        self.delivered
+            .get_or_create(&KindType { kind, r#type })
+            .inc();
         self.latency.observe(latency_s);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -165,11 +178,9 @@ impl Metrics {
         self.last_success.set(now.as_secs_f64());
     }
 
-    /// A waiting change was replaced by a newer one.
-    pub fn coalesced(&self, kind: Kind) {
-        self.coalesced
-            .get_or_create(&KindLabel { kind: kind.name() })
-            .inc();
+    /// A waiting event was replaced by a newer one.
+    pub fn coalesced(&self, kind: &'static str) {
+        self.coalesced.get_or_create(&KindLabel { kind }).inc();
     }
 
     /// A delivery attempt failed.
@@ -206,13 +217,6 @@ impl Metrics {
     }
 }
 
-fn kt(kind: Kind, change: ChangeType) -> KindType {
-    KindType {
-        kind: kind.name(),
-        r#type: change.as_str(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,8 +224,8 @@ mod tests {
     #[test]
     fn encodes_labelled_counters_gauges_and_the_histogram() {
         let m = Metrics::new();
-        m.observed(Kind::PersistentVolumeClaim, ChangeType::Added);
-        m.delivered(Kind::PersistentVolumeClaim, ChangeType::Added, 0.02);
+        m.observed("PersistentVolumeClaim", "ADDED");
+        m.delivered("PersistentVolumeClaim", "ADDED", 0.02);
         m.failure("http_401".into());
         m.failure("http_401".into());
         m.queue_depth.set(3);

@@ -6,17 +6,18 @@
 //! dropping anything. [`Outbox::take`] waits for a deliverable change; [`Outbox::finish`] frees
 //! the object's lane for its next change.
 
+use crate::deliver::Deliverable;
 use crate::metrics::Metrics;
-use crate::payload::{Change, ObjectKey};
-use crate::queue::{Full, Pushed, Queue};
+use crate::payload::Change;
+use crate::queue::{Full, Keyed, Pushed, Queue};
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
 /// The shared delivery queue.
-pub struct Outbox {
-    queue: Mutex<Queue<Change>>,
+pub struct Outbox<T: Deliverable = Change> {
+    queue: Mutex<Queue<T>>,
     /// Signalled when a waiting slot frees up.
     space: Notify,
     /// Signalled when a change may have become deliverable, or on close.
@@ -25,7 +26,7 @@ pub struct Outbox {
     metrics: Arc<Metrics>,
 }
 
-impl Outbox {
+impl<T: Deliverable> Outbox<T> {
     /// An empty outbox holding at most `capacity` waiting changes.
     pub fn new(capacity: usize, coalesce: bool, metrics: Arc<Metrics>) -> Self {
         Outbox {
@@ -37,22 +38,22 @@ impl Outbox {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Queue<Change>> {
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
         self.queue
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn gauges(&self, q: &Queue<Change>) {
+    fn gauges(&self, q: &Queue<T>) {
         self.metrics.queue_depth.set(q.waiting() as i64);
         self.metrics.in_flight.set(q.busy() as i64);
     }
 
     /// Queues `change`, waiting while the queue is full.
-    pub async fn push(&self, mut change: Change) {
-        let kind = change.kind;
+    pub async fn push(&self, mut change: T) {
+        let kind = change.kind_label();
         // Counted before it can be delivered, so "observed" never lags behind "delivered".
-        self.metrics.observed(kind, change.change);
+        self.metrics.observed(kind, change.type_label());
         loop {
             let mut space = pin!(self.space.notified());
             space.as_mut().enable();
@@ -76,7 +77,7 @@ impl Outbox {
     }
 
     /// The next deliverable change; `None` once the outbox is closed and nothing waits.
-    pub async fn take(&self) -> Option<Change> {
+    pub async fn take(&self) -> Option<T> {
         loop {
             let mut work = pin!(self.work.notified());
             work.as_mut().enable();
@@ -104,7 +105,7 @@ impl Outbox {
     }
 
     /// The change taken for `key` is done (delivered or abandoned at shutdown).
-    pub fn finish(&self, key: &ObjectKey) {
+    pub fn finish(&self, key: &<T as Keyed>::Key) {
         let mut q = self.lock();
         q.finish(key);
         self.gauges(&q);
@@ -130,7 +131,7 @@ mod tests {
     use super::*;
     use crate::kinds::Kind;
     use crate::object::Object;
-    use crate::payload::ChangeType;
+    use crate::payload::{Change, ChangeType};
     use serde_json::json;
     use std::time::Duration;
 
@@ -142,7 +143,7 @@ mod tests {
 
     #[tokio::test]
     async fn push_waits_while_full_and_resumes_when_a_worker_takes() {
-        let outbox = Arc::new(Outbox::new(1, false, Arc::new(Metrics::new())));
+        let outbox: Arc<Outbox> = Arc::new(Outbox::new(1, false, Arc::new(Metrics::new())));
         outbox.push(change("a", 1)).await;
         let blocked = tokio::spawn({
             let outbox = outbox.clone();
@@ -162,7 +163,7 @@ mod tests {
 
     #[tokio::test]
     async fn take_returns_none_after_close_once_drained() {
-        let outbox = Arc::new(Outbox::new(10, false, Arc::new(Metrics::new())));
+        let outbox: Arc<Outbox> = Arc::new(Outbox::new(10, false, Arc::new(Metrics::new())));
         outbox.push(change("a", 1)).await;
         outbox.close();
         let a = outbox.take().await.unwrap();
@@ -173,7 +174,7 @@ mod tests {
 
     #[tokio::test]
     async fn concurrent_workers_keep_per_object_order() {
-        let outbox = Arc::new(Outbox::new(8, false, Arc::new(Metrics::new())));
+        let outbox: Arc<Outbox> = Arc::new(Outbox::new(8, false, Arc::new(Metrics::new())));
         let delivered = Arc::new(Mutex::new(Vec::new()));
         let workers: Vec<_> = (0..4)
             .map(|_| {

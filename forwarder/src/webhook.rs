@@ -5,7 +5,7 @@
 //! `WEBHOOK_INSECURE_SKIP_VERIFY` (labs). The token goes in `Authorization: Bearer`, marked
 //! sensitive so the HTTP stack never logs it.
 
-use crate::config::{self, Config, HmacConfig, Secret};
+use crate::config::{self, HmacConfig, Secret, WebhookConfig};
 use crate::retry::Failure;
 use crate::sign::signature;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
@@ -21,11 +21,11 @@ pub struct Webhook {
 
 impl Webhook {
     /// Builds the client from the configuration; reads and checks `WEBHOOK_CA_BUNDLE`.
-    pub fn new(cfg: &Config) -> Result<Self, config::Error> {
+    pub fn new(cfg: &WebhookConfig) -> Result<Self, config::Error> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("ocpdr-forwarder/", env!("CARGO_PKG_VERSION")))
-            .timeout(cfg.webhook_timeout)
-            .connect_timeout(cfg.webhook_timeout.min(Duration::from_secs(5)))
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(30))
             .http1_only()
             .no_proxy()
@@ -57,7 +57,7 @@ impl Webhook {
         };
         Ok(Webhook {
             client,
-            url: reqwest::Url::parse(&cfg.webhook_url)
+            url: reqwest::Url::parse(&cfg.url)
                 .map_err(|e| config::Error::new("WEBHOOK_URL", e.to_string()))?,
             token: cfg.token.clone(),
             hmac,
@@ -163,7 +163,7 @@ mod tests {
         (url, handle)
     }
 
-    fn config(url: &str, env: &[(&str, &str)]) -> Config {
+    fn config(url: &str, env: &[(&str, &str)]) -> WebhookConfig {
         let mut vars: HashMap<String, String> = [("WEBHOOK_URL", url), ("CLUSTER_NAME", "c")]
             .iter()
             .chain(env)
@@ -171,7 +171,7 @@ mod tests {
             .collect();
         vars.entry("WEBHOOK_TIMEOUT_S".into()).or_insert("5".into());
         match config::parse(|k| vars.get(k).cloned(), &[]).unwrap() {
-            config::Command::Run(c) => *c,
+            config::Command::Run(c) => c.webhook,
             _ => unreachable!(),
         }
     }

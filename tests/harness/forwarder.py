@@ -48,11 +48,22 @@ def parse_metrics(text: str) -> dict[tuple[str, frozenset], float]:
 class Forwarder:
     """One ocpdr-forwarder process."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, profile: str = "debug") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        workdir: Path,
+        profile: str = "debug",
+        args: list[str] | None = None,
+        program: Path | None = None,
+    ) -> None:
         """`env` holds the forwarder's settings (WEBHOOK_URL, CLUSTER_NAME, KUBECONFIG, ...);
-        LISTEN_ADDR defaults to a free loopback port."""
+        LISTEN_ADDR defaults to a free loopback port. `args` selects a mode (`["nfs-watch"]`);
+        `program` runs an installed copy instead of the cargo-built binary."""
+        self.args = args or []
+        self.program = program
         self.port = free_port()
         self.env = {"LISTEN_ADDR": f"127.0.0.1:{self.port}", "LOG_LEVEL": "info", **env}
+        self.port = int(self.env["LISTEN_ADDR"].rsplit(":", 1)[1])
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.log = self.workdir / f"forwarder-{self.port}.log"
@@ -63,7 +74,7 @@ class Forwarder:
         """Starts the forwarder and waits until its probe port answers."""
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [str(binary(self.profile))],
+                [str(self.program or binary(self.profile)), *self.args],
                 env={"PATH": "/usr/bin:/bin", **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -131,6 +142,12 @@ class Forwarder:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def __enter__(self) -> Forwarder:
         return self.start()

@@ -1,6 +1,7 @@
 """A fast loopback webhook receiver for benchmarks: accepts POSTs like ansible.eda.webhook
 (Bearer token, 401 otherwise; 200 with the path as body) and records, for each event, the
-monotonic time it answered 200 with the payload's identity.
+monotonic time it answered 200 with the payload's identity (for VolumeData events, the volume and
+`last_change_at`).
 
 CLOCK_MONOTONIC is system-wide on Linux, so its times compare with those a writer process
 takes around its API writes (latency from write to 200).
@@ -48,6 +49,8 @@ def main() -> None:
                 meta.get("namespace"),
                 meta.get("name"),
                 meta.get("resourceVersion"),
+                payload.get("volume"),
+                payload.get("last_change_at"),
             )
         )
         return web.Response(text=request.match_info["endpoint"])
@@ -71,8 +74,11 @@ def main() -> None:
 
     asyncio.run(run())
     with open(args.out, "w") as out:
-        for t, kind, change, ns, name, rv in records:
-            out.write(json.dumps({"t_ns": t, "kind": kind, "type": change, "namespace": ns, "name": name, "rv": rv}))
+        for t, kind, change, ns, name, rv, volume, last_change in records:
+            record = {"t_ns": t, "kind": kind, "type": change, "namespace": ns, "name": name, "rv": rv}
+            if volume is not None:  # VolumeData (nfs-watch)
+                record.update(volume=volume, last_change_at=last_change)
+            out.write(json.dumps(record))
             out.write("\n")
 
 
