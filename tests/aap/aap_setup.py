@@ -13,6 +13,7 @@ from harness.ansible import PlaybookRun, run_playbook
 PLAYBOOK = paths.REPO / "playbooks" / "aap" / "configure_aap.yml"
 INVENTORY = paths.REPO / "inventory" / "hosts.ini"
 RULEBOOK = paths.REPO / "rulebooks" / "ocp_dr_events.yml"
+PLATFORM = paths.REPO / "playbooks" / "aap" / "vars" / "platform.yml"
 NAMESPACES = ["app-ns1", "app-ns2"]
 
 SECRETS = {
@@ -43,9 +44,23 @@ def extra_vars(controller, eda, **overrides) -> dict:
     }
 
 
-def configure(controller, eda, check: bool = False, tags: list[str] | None = None, **overrides) -> PlaybookRun:
+def configure(controller, eda, check: bool = False, tags: list[str] | None = None, verbosity: int = 0,
+              **overrides) -> PlaybookRun:
+    """Runs configure_aap.yml with the repository's inventory (so group_vars/aap.yml applies)."""
     return run_playbook(PLAYBOOK, inventory=INVENTORY, extra_vars=extra_vars(controller, eda, **overrides),
-                        check=check, diff=check, tags=tags)
+                        check=check, diff=check, tags=tags, verbosity=verbosity)
+
+
+class _AnsibleVarsLoader(yaml.SafeLoader):
+    """Reads Ansible vars files: `!unsafe "{{ x }}"` is the literal string."""
+
+
+_AnsibleVarsLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def platform_vars() -> dict:
+    """playbooks/aap/vars/platform.yml as data."""
+    return yaml.load(PLATFORM.read_text(), Loader=_AnsibleVarsLoader)  # noqa: S506 - a SafeLoader
 
 
 def rulebook_job_templates() -> set[str]:
