@@ -127,7 +127,7 @@ def test_first_run_creates_everything_and_the_second_changes_nothing(fake_contro
     assert_no_secret(second)
     # ... and check mode agrees.
     check = configure(fake_controller, fake_eda, check=True).assert_ok()
-    assert recap(check)["changed"] == 0 and "would" not in check.stdout
+    assert recap(check)["changed"] == 0 and "\"msg\": \"would" not in check.stdout
 
 
 def test_check_mode_writes_nothing_and_says_what_it_would_do(fake_controller, fake_eda):
