@@ -6,7 +6,7 @@ help:
 	@echo "make test       install what is missing, then run every check CI runs"
 	@echo "make setup      install apt packages, the musl target and the Python venv"
 	@echo "make collection build the ocpdr.dr collection tarball into build/"
-	@echo "make lab-up | lab-status | lab-down   manage the lab by hand"
+	@echo "make lab-up [SEED=N SCALE=N] | lab-status | lab-down   manage the lab by hand"
 	@echo "make bench      run the benchmarks behind docs/BENCHMARKS.md"
 
 setup:
@@ -22,10 +22,25 @@ test: setup
 	.ci/test.sh
 
 bench: collection
+	python3 tests/bench/bench_k8s_apply.py
 	for script in tests/bench/*.sh; do "$$script" || exit 1; done
 	for bench in tests/bench/*_bench.py; do build/venv/bin/python "$$bench" || exit 1; done
 
+# The local DR lab (tests/lab): SEED=N and SCALE=N choose its data; state in build/lab.
+LAB = PYTHONPATH=tests build/venv/bin/python -m lab
+LAB_UP_ARGS = $(if $(SEED),--seed $(SEED)) $(if $(SCALE),--scale $(SCALE))
+
+lab-up: setup
+	$(LAB) up $(LAB_UP_ARGS)
+
+lab-status:
+	$(LAB) status
+
+lab-down:
+	$(LAB) down
+
 clean:
+	if [ -x build/venv/bin/python ]; then $(LAB) down; fi
 	rm -rf build
 	find collection/plugins/modules -type f ! -name "*.yml" -delete
 	cargo clean

@@ -18,6 +18,10 @@
 //! Running a module by hand, `<module> args.json`, behaves exactly the same way.
 
 pub mod exec;
+pub mod kube;
+pub mod kube_modules;
+pub mod quarantine_fs;
+pub mod realpath;
 pub mod rsync_run;
 
 use serde::Serialize;
@@ -130,6 +134,21 @@ pub fn object_diff(header: &str, before: &Value, after: &Value) -> Value {
     })
 }
 
+/// One entry of a `diff` result for an object on a cluster: pretty JSON before and after a
+/// change, empty on the side where the object does not exist (created or deleted).
+pub fn state_diff(header: &str, before: Option<&Value>, after: Option<&Value>) -> Value {
+    let pretty = |v: Option<&Value>| {
+        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default() + "\n")
+            .unwrap_or_default()
+    };
+    serde_json::json!({
+        "before_header": format!("{header} (before)"),
+        "after_header": format!("{header} (after)"),
+        "before": pretty(before),
+        "after": pretty(after),
+    })
+}
+
 /// A failed result: a message a person can act on, plus any values worth returning anyway
 /// (e.g. the volumes that did sync when others failed). `changed` is `false` unless the
 /// module sets it with `.with("changed", true)` because part of the work was done.
@@ -179,6 +198,79 @@ pub fn run<M: Module>() -> ExitCode {
     let (result, exit) = invoke::<M>(&args);
     println!("{result}");
     exit
+}
+
+/// One module of a binary that holds several, for [`run_multi`].
+pub struct Named {
+    /// The module's name, as Ansible knows it (`k8s_apply`).
+    pub name: &'static str,
+    invoke: fn(&[String]) -> (Value, ExitCode),
+}
+
+impl Named {
+    /// Module `M` under `name`.
+    pub const fn of<M: Module>(name: &'static str) -> Named {
+        Named {
+            name,
+            invoke: invoke::<M>,
+        }
+    }
+}
+
+/// The prefix ansible-core gives a module file it copies to the target (`AnsiballZ_k8s_apply`).
+const ANSIBALLZ: &str = "AnsiballZ_";
+
+/// Runs, of `modules`, the one this binary was invoked as, and prints its one JSON result.
+///
+/// The name comes from the program's file name, which is the module's name when Ansible runs it
+/// (it copies the file as `AnsiballZ_<module>`) and when a person runs a symlink named after the
+/// module; failing that, from the `_ansible_module_name` Ansible writes into the args file.
+/// `<binary> --list-modules` prints the names, one per line (the collection build uses it to
+/// create the symlinks).
+pub fn run_multi(modules: &[Named]) -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--list-modules") {
+        for module in modules {
+            println!("{}", module.name);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let (result, exit) = match pick(modules, &args) {
+        Some(module) => (module.invoke)(&args),
+        None => {
+            let names: Vec<&str> = modules.iter().map(|m| m.name).collect();
+            let program = args.first().map_or("this program", String::as_str);
+            let result = serde_json::json!({
+                "changed": false,
+                "failed": true,
+                "msg": format!(
+                    "{program} holds the modules {} and runs the one it is invoked as; run it \
+                     through a symlink named after the module (e.g. `ln -s {program} {}`)",
+                    names.join(", "),
+                    names.first().copied().unwrap_or_default()
+                ),
+            });
+            (result, ExitCode::FAILURE)
+        }
+    };
+    println!("{result}");
+    exit
+}
+
+/// The module `args` name: by the program's file name, else by `_ansible_module_name`.
+fn pick<'a>(modules: &'a [Named], args: &[String]) -> Option<&'a Named> {
+    let by_name = |name: &str| modules.iter().find(|m| m.name == name);
+    let program = args
+        .first()
+        .and_then(|p| std::path::Path::new(p).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    by_name(program.strip_prefix(ANSIBALLZ).unwrap_or(program)).or_else(|| {
+        let text = std::fs::read_to_string(args.get(1)?).ok()?;
+        let value: Value = serde_json::from_str(&text).ok()?;
+        let fqcn = value.get("_ansible_module_name")?.as_str()?;
+        by_name(fqcn.rsplit('.').next().unwrap_or(fqcn))
+    })
 }
 
 /// The whole protocol minus the printing: returns the JSON line and the exit status.
@@ -420,6 +512,49 @@ mod tests {
         let (out, _) = call(json!({"name": "x", "token": "s3cr3t"}));
         assert_eq!(out["echo"], "x:********");
         assert!(!out.to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn a_multi_module_binary_runs_the_module_it_is_invoked_as() {
+        struct Other;
+        impl Module for Other {
+            type Options = Value;
+            fn run(_: Value, _: &Context) -> Result<Outcome, Failure> {
+                Ok(Outcome::new(false))
+            }
+        }
+        let modules = [Named::of::<Echo>("echo"), Named::of::<Other>("other")];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("args");
+        let name = |argv0: &str, args: Value| {
+            std::fs::write(&path, args.to_string()).unwrap();
+            pick(&modules, &[argv0.to_owned(), path.display().to_string()]).map(|m| m.name)
+        };
+        let tmp = "/root/.ansible/tmp/ansible-tmp-1/";
+        assert_eq!(
+            name(&format!("{tmp}AnsiballZ_other"), json!({})),
+            Some("other")
+        );
+        assert_eq!(name("./echo", json!({})), Some("echo"));
+        assert_eq!(
+            name(
+                "ocpdr_k8s",
+                json!({"_ansible_module_name": "ocpdr.dr.other"})
+            ),
+            Some("other")
+        );
+        assert_eq!(
+            name("ocpdr_k8s", json!({"_ansible_module_name": "echo"})),
+            Some("echo")
+        );
+        assert_eq!(
+            name("ocpdr_k8s", json!({"_ansible_module_name": "x.y.nope"})),
+            None
+        );
+        assert_eq!(
+            pick(&modules, &["ocpdr_k8s".to_owned()]).map(|m| m.name),
+            None
+        );
     }
 
     #[test]

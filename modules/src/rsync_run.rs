@@ -6,8 +6,7 @@
 //! [`ocpdr_core::rsync`]; processes are started by [`crate::exec`]. A failed volume never stops
 //! the others: every volume gets a [`VolumeResult`], in the order given.
 
-use crate::exec;
-use ocpdr_core::paths;
+use crate::{exec, realpath};
 use ocpdr_core::rsync::{
     Attempt, CHANGES_KEPT, Mode, OutputParser, PlannedVolume, STDERR_KEPT, Verdict, VolumeResult,
     backoff,
@@ -132,20 +131,10 @@ pub fn check_local_destinations(
     if allowed_roots.is_empty() {
         return Ok(());
     }
-    let roots: Vec<PathBuf> = allowed_roots
-        .iter()
-        .map(|root| resolve(Path::new(root)))
-        .collect();
+    let roots = realpath::resolve_roots(allowed_roots);
     for volume in volumes.iter().filter(|v| !v.destination.is_remote()) {
-        let resolved = resolve(Path::new(&volume.destination.path));
-        let inside = roots.iter().any(|root| {
-            let within = match (resolved.to_str(), root.to_str()) {
-                (Some(path), Some(root)) => paths::is_within(path, root),
-                _ => resolved.starts_with(root),
-            };
-            within && !(delete && resolved == *root)
-        });
-        if !inside {
+        let resolved = realpath::resolve(Path::new(&volume.destination.path));
+        if !realpath::within_roots(&resolved, &roots, delete) {
             return Err(Escape {
                 name: volume.name.clone(),
                 destination: volume.destination.path.clone(),
@@ -154,24 +143,6 @@ pub fn check_local_destinations(
         }
     }
     Ok(())
-}
-
-/// `realpath` of the deepest existing ancestor of `path`, with the missing rest appended.
-fn resolve(path: &Path) -> PathBuf {
-    let mut existing = path;
-    let mut missing = Vec::new();
-    loop {
-        if let Ok(real) = existing.canonicalize() {
-            return missing.iter().rev().fold(real, |acc, part| acc.join(part));
-        }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                missing.push(name.to_owned());
-                existing = parent;
-            }
-            _ => return path.to_path_buf(),
-        }
-    }
 }
 
 #[cfg(test)]

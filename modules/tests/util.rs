@@ -1,6 +1,7 @@
 //! Harness for running module binaries the way ansible-core does: `<module> <args file>`.
 
 use serde_json::Value;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 /// The result of one module run: the single JSON object it printed and its exit status.
@@ -23,6 +24,15 @@ impl Run {
         self
     }
 
+    /// Asserts the run failed after changing part of the system: `failed: true`,
+    /// `changed: true`, exit status 1.
+    pub fn assert_failed_after_changes(&self) -> &Self {
+        assert_eq!(self.json["failed"], true, "{}", self.json);
+        assert_eq!(self.json["changed"], true, "{}", self.json);
+        assert_eq!(self.code, 1, "{}", self.json);
+        self
+    }
+
     /// Asserts the run succeeded.
     pub fn assert_ok(&self) -> &Self {
         assert!(self.json.get("failed").is_none(), "{}", self.json);
@@ -31,8 +41,15 @@ impl Run {
     }
 }
 
-/// The path of a module binary built by this package.
+/// The path of the binary that runs module `name`: its own, or the shared `ocpdr_k8s` of the
+/// Kubernetes modules (run under the module's name, as through the collection's symlinks).
 pub fn module_path(name: &str) -> PathBuf {
+    if ocpdr_modules::kube_modules::MODULES
+        .iter()
+        .any(|m| m.name == name)
+    {
+        return PathBuf::from(env!("CARGO_BIN_EXE_ocpdr_k8s"));
+    }
     // Cargo builds every binary of the package before its integration tests; all land in one
     // directory, so one known binary locates the others.
     Path::new(env!("CARGO_BIN_EXE_pv_retarget")).with_file_name(name)
@@ -57,7 +74,8 @@ pub fn run_with_file(name: &str, path: &Path) -> Run {
 }
 
 fn run_command(name: &str, path: &Path, env: &[(&str, &str)]) -> Run {
-    let out = assert_cmd::Command::new(module_path(name))
+    let out = std::process::Command::new(module_path(name))
+        .arg0(name)
         .arg(path)
         .envs(env.iter().copied())
         .output()

@@ -8,50 +8,19 @@
 //! never asks a provisioner to delete the data), optionally cleans the object, and returns the
 //! source/destination pair that the data sync needs.
 //!
-//! Paths are mapped with a list of prefixes, longest match first. A path no entry maps is an
-//! error unless the caller asks to keep it; a DR path that is relative, contains `..` or is `/`
-//! is always refused.
+//! Paths are mapped by [`crate::nfs_map`] (longest prefix first; unmapped paths fail unless the
+//! caller asks to keep them; a DR path that is relative, contains `..` or is `/` is always
+//! refused); the CSI handle layout is in [`crate::csi_nfs`]. Both are shared with
+//! [`crate::snapshot`], which does the same for CSI snapshots.
 
 use crate::clean::{self, CleanOptions};
+pub use crate::csi_nfs::{CSI_NFS_DRIVER, rewrite_volume_handle};
+use crate::nfs_map::{self, ConfigError, MapError};
+pub use crate::nfs_map::{NonNfs, PathMapping, Skipped, Unmapped};
 use crate::object::{ObjectRef, str_at, value_at};
 use crate::paths::{self, PathError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// The CSI driver name of kubernetes-csi/csi-driver-nfs.
-pub const CSI_NFS_DRIVER: &str = "nfs.csi.k8s.io";
-
-/// One path prefix mapping from the primary export tree to the DR export tree.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct PathMapping {
-    /// Absolute path prefix on the primary NFS server.
-    pub from: String,
-    /// Absolute path prefix on the DR NFS server that replaces `from`.
-    pub to: String,
-}
-
-/// What to do with a path that no [`PathMapping`] covers.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Unmapped {
-    /// Refuse the PV: a silent identity mapping could point DR at an unexpected directory.
-    #[default]
-    Fail,
-    /// Use the same path on the DR server.
-    Keep,
-}
-
-/// What to do with a PV that is not NFS.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NonNfs {
-    /// Leave it out of the result and say why.
-    #[default]
-    Skip,
-    /// Treat it as an error.
-    Fail,
-}
 
 /// `spec.persistentVolumeReclaimPolicy` values.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -92,24 +61,28 @@ pub struct RetargetOptions {
     pub non_nfs: NonNfs,
 }
 
-/// Which kind of NFS volume source a PV uses.
+/// Where the data of a [`Volume`] comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
-    /// In-tree `spec.nfs`.
+    /// A PV with in-tree `spec.nfs`.
     Nfs,
-    /// CSI `spec.csi` with driver `nfs.csi.k8s.io`.
+    /// A PV with CSI `spec.csi` of driver `nfs.csi.k8s.io`.
     Csi,
+    /// The archive directory of a csi-driver-nfs snapshot ([`crate::snapshot`]).
+    Snapshot,
 }
 
-/// The data-sync pair for one retargeted PV. It deserializes too, so `nfs_sync` accepts the
-/// `volumes` that `pv_retarget` returned as they are.
+/// The data-sync pair for one retargeted PV (or snapshot archive, see [`crate::snapshot`]). It
+/// deserializes too, so `nfs_sync` accepts the `volumes` that `pv_retarget` (and the `archives`
+/// that `snapshot_retarget`) returned as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Volume {
-    /// PV name.
+    /// PV name; for a snapshot archive, the VolumeSnapshotContent name.
     pub pv: String,
-    /// Namespace of the PVC the PV was bound to on the primary, if any.
+    /// Namespace of the PVC the PV was bound to on the primary (of the snapshot's source PVC
+    /// for an archive), if known.
     pub pvc_namespace: Option<String>,
     /// Name of that PVC, if any.
     pub pvc_name: Option<String>,
@@ -123,15 +96,9 @@ pub struct Volume {
     pub dr_server: String,
     /// Path of the volume's data on DR.
     pub dr_path: String,
-}
-
-/// A PV left out of the result, with the reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Skipped {
-    /// PV name.
-    pub name: String,
-    /// Why it was skipped.
-    pub reason: String,
+    /// For a snapshot archive: the archive's file name inside `source_path` and `dr_path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
 }
 
 /// A retargeted PV with what cleaning removed and its data-sync pair.
@@ -164,20 +131,9 @@ pub enum Error {
         /// The kind found.
         kind: String,
     },
-    /// `dr_nfs_server` is empty or malformed.
-    #[error("dr_nfs_server {0:?} is not a host name or address")]
-    BadServer(String),
-    /// A `path_map` entry is unusable.
-    #[error("path_map[{index}].{field}: {source}")]
-    BadMapping {
-        /// Position in `path_map`.
-        index: usize,
-        /// `from` or `to`.
-        field: &'static str,
-        /// What is wrong with the path.
-        #[source]
-        source: PathError,
-    },
+    /// `dr_nfs_server` or `path_map` is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// A required field of the volume source is missing.
     #[error("{pv}: {field} is missing or not a string")]
     MissingField {
@@ -222,23 +178,10 @@ pub enum Error {
 
 /// Checks the options once, before any PV is touched.
 pub fn validate(options: &RetargetOptions) -> Result<(), Error> {
-    let server = options.dr_nfs_server.as_str();
-    if server.is_empty() || server.contains(|c: char| c.is_whitespace() || c == '/' || c == '#') {
-        return Err(Error::BadServer(server.to_owned()));
-    }
-    for (index, mapping) in options.path_map.iter().enumerate() {
-        paths::normalize(&mapping.from).map_err(|source| Error::BadMapping {
-            index,
-            field: "from",
-            source,
-        })?;
-        paths::normalize_target(&mapping.to).map_err(|source| Error::BadMapping {
-            index,
-            field: "to",
-            source,
-        })?;
-    }
-    Ok(())
+    Ok(nfs_map::validate(
+        &options.dr_nfs_server,
+        &options.path_map,
+    )?)
 }
 
 /// Retargets one PV. Call [`validate`] on the options first.
@@ -362,6 +305,7 @@ fn retarget_in_tree(
         source_path,
         dr_server: options.dr_nfs_server.clone(),
         dr_path,
+        archive: None,
     })
 }
 
@@ -387,15 +331,7 @@ fn retarget_csi(pv: &mut Value, name: &str, options: &RetargetOptions) -> Result
         .to_owned();
     let source_share = source_path(name, &share)?;
     let dr_share = map_path(name, &source_share, options)?;
-    let join = |base: &str| {
-        if subdir.is_empty() {
-            base.to_owned()
-        } else if base == "/" {
-            format!("/{subdir}")
-        } else {
-            format!("{base}/{subdir}")
-        }
-    };
+    let join = |base: &str| nfs_map::join(base, &subdir);
     // The joined paths must be as safe as the share: `subdir` could hold `..`.
     let source_path = source_path(name, &join(&source_share))?;
     let dr_path = paths::normalize_target(&join(&dr_share)).map_err(|source| Error::BadPath {
@@ -419,36 +355,8 @@ fn retarget_csi(pv: &mut Value, name: &str, options: &RetargetOptions) -> Result
         source_path,
         dr_server: options.dr_nfs_server.clone(),
         dr_path,
+        archive: None,
     })
-}
-
-/// Rewrites a csi-driver-nfs volume handle, `server#share#subdir[#uuid[#onDelete]]` with the
-/// share trimmed of `/` (or the legacy `server/share/subdir`), so that it names the DR server and
-/// share. A handle in neither form is an arbitrary ID chosen for a static PV: it is kept, since
-/// it stays unique on the DR cluster.
-pub fn rewrite_volume_handle(
-    handle: &str,
-    source_server: &str,
-    dr_server: &str,
-    dr_share: &str,
-) -> String {
-    let server = source_server.trim_matches('/');
-    let share = dr_share.trim_matches('/');
-    let mut segments: Vec<&str> = handle.split('#').collect();
-    if segments.len() >= 3 && segments[0] == server {
-        segments[0] = dr_server;
-        segments[1] = share;
-        return segments.join("#");
-    }
-    if segments.len() == 1
-        && let Some(rest) = handle
-            .strip_prefix(server)
-            .and_then(|r| r.strip_prefix('/'))
-        && let Some((_old_share, subdir)) = rest.rsplit_once('/')
-    {
-        return format!("{dr_server}/{share}/{subdir}");
-    }
-    handle.to_owned()
 }
 
 fn required(pv: &Value, name: &str, path: &[&str], field: &'static str) -> Result<String, Error> {
@@ -467,36 +375,18 @@ fn source_path(pv: &str, path: &str) -> Result<String, Error> {
     })
 }
 
-/// Maps a normalised source path through `path_map` (longest `from` wins) and checks the result.
+/// Maps a normalised source path through `path_map` and checks the result.
 fn map_path(pv: &str, path: &str, options: &RetargetOptions) -> Result<String, Error> {
-    let best = options
-        .path_map
-        .iter()
-        .filter_map(|m| {
-            let from = paths::normalize(&m.from).ok()?;
-            let rest = paths::strip_root(path, &from)?.to_owned();
-            Some((from.len(), m, rest))
-        })
-        .max_by_key(|(len, _, _)| *len);
-    let mapped = match (best, options.unmapped) {
-        (Some((_, mapping, rest)), _) => format!("{}{rest}", mapping.to),
-        (None, Unmapped::Keep) => path.to_owned(),
-        (None, Unmapped::Fail) => {
-            let known: Vec<&str> = options.path_map.iter().map(|m| m.from.as_str()).collect();
-            return Err(Error::Unmapped {
-                pv: pv.to_owned(),
-                path: path.to_owned(),
-                known: if known.is_empty() {
-                    "none".to_owned()
-                } else {
-                    known.join(", ")
-                },
-            });
-        }
-    };
-    paths::normalize_target(&mapped).map_err(|source| Error::BadPath {
-        pv: pv.to_owned(),
-        source,
+    nfs_map::map(path, &options.path_map, options.unmapped).map_err(|err| match err {
+        MapError::Unmapped { path, known } => Error::Unmapped {
+            pv: pv.to_owned(),
+            path,
+            known,
+        },
+        MapError::Path(source) => Error::BadPath {
+            pv: pv.to_owned(),
+            source,
+        },
     })
 }
 

@@ -48,7 +48,8 @@ class FakeApiServer:
 
     `token` is passed through the environment (not the command line, where `ps` shows it) and
     turns on `--tls`, because kubectl sends credentials only over HTTPS (the CA is in the
-    kubeconfig); `args` are extra flags (`--no-controllers`, `--state-dir DIR`, `--tls`, ...).
+    kubeconfig); `args` are extra flags (`--no-controllers`, `--state-dir DIR`, `--tls`, ...);
+    `detached` starts it in its own session, so it outlives its starter (the lab).
     """
 
     def __init__(
@@ -57,8 +58,10 @@ class FakeApiServer:
         token: str | None = None,
         args: tuple[str, ...] | list[str] = (),
         binary_path: str | Path | None = None,
+        detached: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
+        self.detached = detached
         self.token = token
         self.args = list(args)
         self.binary_path = Path(binary_path) if binary_path else None
@@ -85,7 +88,12 @@ class FakeApiServer:
         log = open(self.log, "ab")  # noqa: SIM115 - the child keeps writing to it
         try:
             self.proc = subprocess.Popen(
-                cmd, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=env
+                cmd,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=self.detached,
             )
         finally:
             log.close()

@@ -5,6 +5,8 @@ again (also as a context manager). Moto checks no credentials by default; with `
 runs in its IAM mode (`INITIAL_NO_AUTH_ACTION_COUNT`): the harness creates one IAM user with an
 S3 policy while requests are still unauthenticated, and from then on moto verifies every
 request's access key and signature, so wrong credentials fail as they would on a real store.
+`log` keeps the server's output in a file of the caller's (a temporary one otherwise, deleted
+at stop); `detached` starts it in its own session, so it outlives its starter (the lab).
 """
 
 from __future__ import annotations
@@ -30,11 +32,20 @@ _UNAUTHENTICATED_SETUP_CALLS = 3
 class MotoServer:
     """One moto_server process on 127.0.0.1."""
 
-    def __init__(self, *, auth: bool = False, port: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        auth: bool = False,
+        port: int | None = None,
+        log: Path | None = None,
+        detached: bool = False,
+    ) -> None:
         self.auth = auth
         self.port = port or free_port()
         self.access_key = "test"
         self.secret_key = "test"
+        self.detached = detached
+        self._log_path = Path(log) if log else None
         self._proc: subprocess.Popen | None = None
         self._log = None
 
@@ -43,17 +54,26 @@ class MotoServer:
         """The endpoint URL for S3 clients (path-style addressing)."""
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        """The moto_server process id while this object runs it."""
+        return self._proc.pid if self._proc is not None else None
+
     def start(self) -> "MotoServer":
         env = dict(os.environ)
         if self.auth:
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(_UNAUTHENTICATED_SETUP_CALLS)
-        self._log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)
+        if self._log_path:
+            self._log = open(self._log_path, "ab")  # noqa: SIM115 - the server writes to it
+        else:
+            self._log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)
         self._proc = subprocess.Popen(
             [str(paths.venv_bin("moto_server")), "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
+            start_new_session=self.detached,
         )
         wait_for_port(self.port, proc=self._proc)
         if self.auth:
@@ -71,7 +91,8 @@ class MotoServer:
             self._proc = None
         if self._log is not None:
             self._log.close()
-            Path(self._log.name).unlink(missing_ok=True)
+            if not self._log_path:
+                Path(self._log.name).unlink(missing_ok=True)
             self._log = None
 
     def __enter__(self) -> "MotoServer":

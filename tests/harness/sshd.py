@@ -46,13 +46,21 @@ def _keygen(path: Path, comment: str) -> None:
 
 
 class SshSite:
-    """A real sshd on a free loopback port with its own keys and export root."""
+    """A real sshd on a free loopback port with its own keys and export root.
 
-    def __init__(self, name: str, root: Path, user: str = "root") -> None:
+    `host` is the loopback address it listens on (another one than 127.0.0.1 makes a site look
+    like a different host); `detached` starts sshd in its own session, so it outlives the
+    process that started it (the lab) and no terminal signal reaches it.
+    """
+
+    def __init__(
+        self, name: str, root: Path, user: str = "root", host: str = HOST, detached: bool = False
+    ) -> None:
         self.name = name
         self.root = Path(root)
         self.user = user
-        self.host = HOST
+        self.host = host
+        self.detached = detached
         self.port = 0
         self.ssh_dir = self.root / "ssh"
         self.export = self.root / "export"
@@ -89,7 +97,7 @@ class SshSite:
             # A root sshd refuses to start without its privilege separation directory, which
             # only systemd creates.
             Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-        self.port = free_port()
+        self.port = free_port(self.host)
         config = self.ssh_dir / "sshd_config"
         config.write_text(
             "\n".join(
@@ -120,13 +128,19 @@ class SshSite:
             stdin=subprocess.DEVNULL,
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
+            start_new_session=self.detached,
         )
         try:
-            wait_for_port(self.port, proc=self._proc)
+            wait_for_port(self.port, proc=self._proc, host=self.host)
         except RuntimeError as err:
             self.stop()
             raise RuntimeError(f"sshd of site {self.name} did not start: {self.log.read_text()}") from err
         return self
+
+    @property
+    def pid(self) -> int | None:
+        """The sshd listener's process id while this object runs it."""
+        return self._proc.pid if self._proc is not None else None
 
     def stop(self) -> None:
         """Stops sshd (connections already open end with it). Keys and data stay."""

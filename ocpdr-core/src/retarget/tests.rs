@@ -90,33 +90,6 @@ fn csi_nfs_pv_rewrites_attributes_and_handle_consistently() {
 }
 
 #[test]
-fn volume_handle_forms() {
-    assert_eq!(
-        rewrite_volume_handle(
-            "nfs-a#exports/csi#sub#uuid#retain",
-            "nfs-a",
-            "nfs-b",
-            "/dr/csi"
-        ),
-        "nfs-b#dr/csi#sub#uuid#retain"
-    );
-    assert_eq!(
-        rewrite_volume_handle("nfs-a/exports/csi/pvc-1", "nfs-a", "nfs-b", "/dr/csi"),
-        "nfs-b/dr/csi/pvc-1"
-    );
-    // A static PV's free-form handle is kept.
-    assert_eq!(
-        rewrite_volume_handle("my-static-volume-01", "nfs-a", "nfs-b", "/dr/csi"),
-        "my-static-volume-01"
-    );
-    // A handle naming another server is not ours to rewrite.
-    assert_eq!(
-        rewrite_volume_handle("nfs-z#exports#sub", "nfs-a", "nfs-b", "/dr"),
-        "nfs-z#exports#sub"
-    );
-}
-
-#[test]
 fn unmapped_path_fails_or_is_kept() {
     let mut opts = options();
     opts.path_map = vec![PathMapping {
@@ -161,11 +134,11 @@ fn unsafe_dr_paths_are_refused() {
             to: to.into(),
         }];
         match validate(&opts).unwrap_err() {
-            Error::BadMapping {
+            Error::Config(ConfigError::BadMapping {
                 index: 0,
                 field: "to",
                 source,
-            } => assert_eq!(source.reason, problem),
+            }) => assert_eq!(source.reason, problem),
             other => panic!("{to}: {other:?}"),
         }
         // Even without validate, retarget itself never produces such a path.
@@ -235,7 +208,10 @@ fn other_kinds_and_bad_servers_are_errors() {
         let mut opts = options();
         opts.dr_nfs_server = server.into();
         assert!(
-            matches!(validate(&opts), Err(Error::BadServer(_))),
+            matches!(
+                validate(&opts),
+                Err(Error::Config(ConfigError::BadServer(_)))
+            ),
             "{server:?}"
         );
     }

@@ -4,6 +4,11 @@
 //! driver and deletion policy, or the named one for a `volumeSnapshotContentName` source) and
 //! `readyToUse: true` with `restoreSize`. Deleting a snapshot deletes its content when the
 //! content's policy is `Delete`.
+//!
+//! The content's `status.snapshotHandle` is what the driver would report: for a pre-provisioned
+//! content its `spec.source.snapshotHandle`; for a snapshot of a csi-driver-nfs volume
+//! (`nfs.csi.k8s.io`) the ID that driver returns, which names the archive it writes
+//! ([`csi_nfs_snapshot_handle`]); otherwise `snap-<snapshot uid>`.
 
 use serde_json::{Value, json};
 
@@ -13,6 +18,7 @@ use crate::store::{Change, ChangeType, name_of, namespace_of, now_rfc3339};
 const MANAGER: &str = "snapshot-controller";
 const GROUP: &str = "snapshot.storage.k8s.io";
 const DEFAULT_DRIVER: &str = "fake.csi.ocpdr.io";
+const CSI_NFS_DRIVER: &str = "nfs.csi.k8s.io";
 
 pub(super) fn on_change(ctx: &Ctx, change: &Change) {
     match (change.storage.as_str(), change.kind) {
@@ -98,7 +104,7 @@ fn make_ready(ctx: &Ctx, vs: &Value) {
     let now = now_rfc3339();
     let vs_ref = json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot", "name": name, "namespace": ns, "uid": uid(vs)});
     let pre_provisioned = str_at(vs, "/spec/source/volumeSnapshotContentName");
-    let (content, restore_size) = if pre_provisioned.is_empty() {
+    let (content, restore_size, handle) = if pre_provisioned.is_empty() {
         let pvcs = ctx.def("", "v1", "persistentvolumeclaims");
         let claim = str_at(vs, "/spec/source/persistentVolumeClaimName");
         let Some(pvc) = ctx.get(&pvcs, ns, claim) else {
@@ -154,7 +160,12 @@ fn make_ready(ctx: &Ctx, vs: &Value) {
             let vsc = json!({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent", "metadata": {"name": content_name}, "spec": spec});
             ctx.create(&vscs, "", vsc, MANAGER);
         }
-        (content_name, size)
+        // external-snapshotter names the CSI snapshot `snapshot-<VolumeSnapshot uid>`.
+        let snapshot_handle = (driver == CSI_NFS_DRIVER)
+            .then(|| csi_nfs_snapshot_handle(&handle, &format!("snapshot-{}", uid(vs))))
+            .flatten()
+            .unwrap_or_else(|| format!("snap-{}", uid(vs)));
+        (content_name, size, snapshot_handle)
     } else {
         let Some(vsc) = ctx.get(&vscs, "", pre_provisioned) else {
             let error = json!({"message": format!("volumesnapshotcontent \"{pre_provisioned}\" not found"), "time": now});
@@ -184,13 +195,18 @@ fn make_ready(ctx: &Ctx, vs: &Value) {
             .pointer("/status/restoreSize")
             .and_then(Value::as_i64)
             .map_or_else(|| "0".to_owned(), |b| b.to_string());
-        (pre_provisioned.to_owned(), size)
+        let handle = match str_at(&vsc, "/spec/source/snapshotHandle") {
+            "" => format!("snap-{}", uid(vs)),
+            given => given.to_owned(),
+        };
+        (pre_provisioned.to_owned(), size, handle)
     };
     if let Some(vsc) = ctx.get(&vscs, "", &content)
         && vsc.pointer("/status/readyToUse") != Some(&json!(true))
     {
         let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default();
-        let mut status = json!({"readyToUse": true, "snapshotHandle": format!("snap-{}", uid(vs)), "creationTime": nanos});
+        let mut status =
+            json!({"readyToUse": true, "snapshotHandle": handle, "creationTime": nanos});
         if let Some(bytes) = quantity_bytes(&restore_size) {
             status["restoreSize"] = json!(bytes);
         }
@@ -200,9 +216,43 @@ fn make_ready(ctx: &Ctx, vs: &Value) {
     ctx.patch(&vss, vs, MANAGER, true, &json!({"status": status}));
 }
 
+/// The snapshot ID csi-driver-nfs returns for a snapshot named `snapshot_name` of the volume
+/// `volume_handle` (`server#share#subdir[#uuid[#onDelete]]`): `server#share#name#name#src`, where
+/// `src` is the volume's uuid if it has one, else its subdir. The driver writes the snapshot as
+/// `<share>/<name>/<src>.tar.gz`. `None` for a handle that is not a csi-driver-nfs volume ID.
+fn csi_nfs_snapshot_handle(volume_handle: &str, snapshot_name: &str) -> Option<String> {
+    let parts: Vec<&str> = volume_handle.split('#').collect();
+    let (server, share, subdir) = match parts.as_slice() {
+        [server, share, subdir, ..] if !server.is_empty() && !subdir.is_empty() => {
+            (*server, *share, *subdir)
+        }
+        _ => return None,
+    };
+    let src = parts
+        .get(3)
+        .filter(|uuid| !uuid.is_empty())
+        .unwrap_or(&subdir);
+    Some(format!(
+        "{server}#{share}#{snapshot_name}#{snapshot_name}#{src}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::quantity_bytes;
+    use super::{csi_nfs_snapshot_handle, quantity_bytes};
+
+    #[test]
+    fn csi_nfs_handles_name_the_archive() {
+        assert_eq!(
+            csi_nfs_snapshot_handle("nfs.example.com#exports#pvc-1##", "snapshot-u").as_deref(),
+            Some("nfs.example.com#exports#snapshot-u#snapshot-u#pvc-1")
+        );
+        assert_eq!(
+            csi_nfs_snapshot_handle("nfs#exports#apps/db#pvc-2", "snapshot-u").as_deref(),
+            Some("nfs#exports#snapshot-u#snapshot-u#pvc-2")
+        );
+        assert_eq!(csi_nfs_snapshot_handle("pv-without-csi", "s"), None);
+    }
 
     #[test]
     fn quantities() {
