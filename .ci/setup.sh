@@ -58,4 +58,27 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   "$venv/bin/pip" install -q --disable-pip-version-check --no-cache-dir -r tests/requirements.txt
   echo "$want" > "$stamp"
 fi
+# awx.awx (configure_aap.yml) from the pinned `ansible` wheel: only that collection, into
+# build/collections, redone when tests/requirements-awx.txt changes.
+awx_dir=build/collections/ansible_collections/awx/awx
+awx_stamp=build/collections/.awx.sha256
+awx_want=$(sha256sum tests/requirements-awx.txt | cut -d' ' -f1)
+if [ ! -f "$awx_dir/MANIFEST.json" ] || [ "$(cat "$awx_stamp" 2>/dev/null)" != "$awx_want" ]; then
+  echo "setup: extracting awx.awx from the pinned ansible wheel into build/collections"
+  wheeldir=$(mktemp -d)
+  "$venv/bin/pip" download -q --disable-pip-version-check --no-deps --require-hashes \
+    -r tests/requirements-awx.txt -d "$wheeldir"
+  rm -rf "$awx_dir"
+  "$venv/bin/python" - "$wheeldir"/ansible-*.whl build/collections <<'PY'
+import sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as z:
+    members = [n for n in z.namelist() if n.startswith("ansible_collections/awx/awx/")]
+    if not members:
+        sys.exit(f"{wheel} holds no ansible_collections/awx/awx")
+    z.extractall(dest, members)
+PY
+  rm -rf "$wheeldir"
+  echo "$awx_want" > "$awx_stamp"
+fi
 echo "setup: ok"

@@ -97,3 +97,41 @@ def fake_apiserver(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+# The fake automation controller and EDA controller (tests/harness/fake_controller.py,
+# fake_eda.py): one of each for the session, emptied before each test that uses them.
+CONTROLLER_TOKEN = "controller-test-token-7d21"
+EDA_TOKEN = "eda-api-test-token-3b90"
+# The project URL the fake EDA controller "clones": this checkout.
+PROJECT_URL = "https://git.test/platform/ocpdr.git"
+
+
+@pytest.fixture(scope="session")
+def fake_controller_server():
+    from harness.fake_controller import FakeController
+
+    with FakeController(CONTROLLER_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_controller(fake_controller_server):
+    """The session's fake automation controller, fresh (organization Default only)."""
+    fake_controller_server.reset()
+    return fake_controller_server
+
+
+@pytest.fixture(scope="session")
+def fake_eda_server():
+    from harness.fake_eda import FakeEda
+
+    with FakeEda(EDA_TOKEN, repositories={PROJECT_URL: paths.REPO}) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_eda(fake_eda_server):
+    """The session's fake EDA controller, fresh; it imports PROJECT_URL from this checkout."""
+    fake_eda_server.reset()
+    return fake_eda_server

@@ -35,21 +35,32 @@ def java_home() -> str:
 class Rulebook:
     """One ansible-rulebook process listening on a loopback port."""
 
-    def __init__(self, rulebook: Path, workdir: Path, variables: dict, port: int | None = None) -> None:
-        """`variables` go to `--vars`, with `webhook_port` (`port`, or a free one),
-        `webhook_hmac_port` and `webhook_tls_port` (free ones) added: the webhooks at `url`,
-        `hmac_url` and `tls_url`."""
+    def __init__(
+        self,
+        rulebook: Path,
+        workdir: Path,
+        variables: dict,
+        port: int | None = None,
+        *,
+        port_variable: str = "webhook_port",
+        more_webhooks: bool = True,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`variables` go to `--vars`, with `port_variable` (`port`, or a free one) added: the
+        webhook at `url`. With `more_webhooks` (the forwarder's test rulebook) also
+        `webhook_hmac_port` and `webhook_tls_port` (free ones): `hmac_url` and `tls_url`.
+        `args` are appended to the command line (e.g. `--controller-url`), `env` to its environment."""
         self.port = port or free_port()
-        self.hmac_port = free_port()
-        self.tls_port = free_port()
+        self.hmac_port = free_port() if more_webhooks else None
+        self.tls_port = free_port() if more_webhooks else None
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.variables = {
-            **variables,
-            "webhook_port": self.port,
-            "webhook_hmac_port": self.hmac_port,
-            "webhook_tls_port": self.tls_port,
-        }
+        self.variables = {**variables, port_variable: self.port}
+        if more_webhooks:
+            self.variables.update(webhook_hmac_port=self.hmac_port, webhook_tls_port=self.tls_port)
+        self.args = args
+        self.env = env or {}
         self.rulebook = rulebook
         self.output = self.workdir / f"ansible-rulebook-{self.port}.log"
         self.proc: subprocess.Popen | None = None
@@ -77,20 +88,22 @@ class Rulebook:
         inventory.write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
         empty = self.workdir / "no-collections"
         empty.mkdir(exist_ok=True)
-        env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": str(empty), "JAVA_HOME": java_home()})
+        env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": str(empty), "JAVA_HOME": java_home(), **self.env})
         cmd = [
             str(paths.venv_bin("ansible-rulebook")),
             "-r", str(self.rulebook),
             "-i", str(inventory),
             "--vars", str(vars_file),
             "-S", str(SHIM_SOURCES),
+            *self.args,
         ]  # fmt: skip
         with self.output.open("ab") as out:
             self.proc = subprocess.Popen(
                 cmd, cwd=self.workdir, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
         for port in (self.port, self.hmac_port, self.tls_port):
-            wait_for_port(port, timeout=timeout, proc=self.proc)
+            if port is not None:
+                wait_for_port(port, timeout=timeout, proc=self.proc)
         return self
 
     def text(self) -> str:
