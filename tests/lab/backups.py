@@ -1,7 +1,9 @@
 """The lab's OADP backups: Velero backups of the watched namespaces, written by
 ``ocpdr-fixtures backup`` from the objects the primary cluster holds (as Velero backs up a live
 cluster), uploaded where the BackupStorageLocation points, and synced into both clusters as
-Backup objects (as Velero's backup sync controller does).
+Backup objects (as Velero's backup sync controller does). Each cluster's fake API server is
+told what the tarball holds (`PUT /_fake/backups/{name}`), so a Restore there recreates the
+backed-up objects as Velero would.
 
 Two backups of the schedule ``nightly``, named as a Velero schedule names them: the newest is
 ``Completed``; the one a day older ``PartiallyFailed``, which a restore must pass over. Their
@@ -11,8 +13,10 @@ expired (Velero's default TTL is 30 days).
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import tarfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -31,6 +35,19 @@ def schedule_times(now: datetime) -> list[tuple[datetime, str]]:
     if latest > now - timedelta(hours=1):
         latest -= timedelta(days=1)
     return [(latest, "Completed"), (latest - timedelta(days=1), "PartiallyFailed")]
+
+
+def tarball_objects(tarball: bytes) -> list[dict]:
+    """The objects a Velero backup tarball holds, each once: its `resources/<gr>/cluster/...`
+    and `resources/<gr>/namespaces/<ns>/...` entries, not the `<ver>-preferredversion` copies."""
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as tar:
+        return [
+            json.load(tar.extractfile(entry))
+            for entry in tar
+            if entry.isfile()
+            and entry.name.startswith("resources/")
+            and entry.name.split("/")[2] in ("cluster", "namespaces")
+        ]
 
 
 def write_and_upload(
@@ -54,12 +71,12 @@ def write_and_upload(
         if done.returncode != 0:
             raise RuntimeError(f"ocpdr-fixtures backup {name} failed:\n{done.stderr}")
         metadata = (out / "velero-backup.json").read_text()
-        s3.put_backup(
-            S3_BUCKET, S3_PREFIX, name, tarball=(out / f"{name}.tar.gz").read_bytes(), metadata=metadata
-        )
-        backup = json.loads(metadata)
+        tarball = (out / f"{name}.tar.gz").read_bytes()
+        s3.put_backup(S3_BUCKET, S3_PREFIX, name, tarball=tarball, metadata=metadata)
+        backup, contents = json.loads(metadata), tarball_objects(tarball)
         for cluster in clusters:
             cluster.create(backup)
+            cluster.call("PUT", f"/_fake/backups/{name}", contents)
         made.append(
             {"name": name, "phase": phase, "start": started, "items": json.loads(done.stdout)["items"]}
         )

@@ -20,6 +20,7 @@ import yaml
 
 from harness import paths
 from harness.ansible import run_playbook
+from harness.apiserver import wait_until
 from lab import components, processes
 from lab.layout import Layout
 from lab.state import LabState
@@ -322,6 +323,59 @@ def test_dr_starts_with_what_oadp_installs_and_no_workload(running):
     assert sorted(b["status"]["phase"] for b in backups) == ["Completed", "PartiallyFailed"]
     csi = cluster.get("storage.k8s.io/v1", "StorageClass", "nfs-csi")
     assert csi["parameters"]["server"] == running.state.sites["dr"]["host"]
+
+
+def test_a_restore_on_dr_brings_back_the_backed_up_vms(running):
+    """What an OADP failover relies on: DR's Velero restores what the newest backup's tarball
+    holds, filtered as the failover's Restore filters it, and the restored VMs start."""
+    dr = components.cluster(running.layout, running.state, "dr")
+    primary = components.cluster(running.layout, running.state, "primary")
+    registered = dr.call("GET", "/_fake/backups")["items"]
+    assert registered == sorted(
+        ({"name": b["name"], "items": b["items"]} for b in running.state.backups), key=lambda b: b["name"]
+    )
+    newest = running.state.backups[0]["name"]
+    dr.create(
+        {
+            "apiVersion": "velero.io/v1",
+            "kind": "Restore",
+            "metadata": {"name": f"check-{newest}", "namespace": "openshift-adp"},
+            "spec": {
+                "backupName": newest,
+                "includedNamespaces": ["app-ns1"],
+                "excludedResources": [
+                    "persistentvolumes", "persistentvolumeclaims",
+                    "volumesnapshots", "volumesnapshotcontents",
+                ],
+            },
+        }
+    )  # fmt: skip
+
+    def finished():
+        restore = dr.get("velero.io/v1", "Restore", f"check-{newest}", "openshift-adp")
+        return (
+            restore
+            if restore.get("status", {}).get("phase") in ("Completed", "PartiallyFailed", "Failed")
+            else None
+        )
+
+    done = wait_until("the restore to finish", finished)
+    assert done["status"]["phase"] == "Completed" and done["status"]["progress"]["itemsRestored"] > 0
+    backed_up = sorted(
+        vm["metadata"]["name"] for vm in primary.list("kubevirt.io/v1", "VirtualMachine", "app-ns1")
+    )
+    assert backed_up
+    wait_until(
+        "the restored VMs to run",
+        lambda: sorted(
+            vm["metadata"]["name"]
+            for vm in dr.list("kubevirt.io/v1", "VirtualMachine", "app-ns1")
+            if vm.get("status", {}).get("printableStatus") == "Running"
+        )
+        == backed_up,
+    )
+    assert dr.list("v1", "PersistentVolumeClaim", "app-ns1") == []
+    assert dr.list("kubevirt.io/v1", "VirtualMachine", "app-ns2") == []
 
 
 def test_up_again_reuses_the_running_lab(running, lab_dir):

@@ -1,13 +1,14 @@
 //! The test control plane under `/_fake/`: fault injection (expire watch history, cut
-//! watches, fail the next requests, add latency) and the server's own write log. Documented in
-//! the crate README; never part of a real API server.
+//! watches, fail the next requests, add latency), the server's own write log, and the contents
+//! of Velero backups the Restore controller restores from. Documented in the crate README;
+//! never part of a real API server.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use serde::Deserialize;
@@ -116,4 +117,54 @@ pub async fn history(
         StatusCode::OK,
         &json!({"resourceVersion": store.rv().to_string(), "items": items}),
     )
+}
+
+/// `PUT /_fake/backups/{name}` with a JSON array of objects: what the tarball of Velero backup
+/// `name` holds (replacing earlier contents). Each object needs `apiVersion`, `kind` and
+/// `metadata.name`.
+pub async fn put_backup(
+    State(sh): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
+    let objects: Vec<Value> = match parse(&body, "a JSON array of objects") {
+        Ok(o) => o,
+        Err(e) => return e.into_response(),
+    };
+    for (i, o) in objects.iter().enumerate() {
+        for (field, pointer) in [
+            ("apiVersion", "/apiVersion"),
+            ("kind", "/kind"),
+            ("metadata.name", "/metadata/name"),
+        ] {
+            if o.pointer(pointer)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return ApiError::bad_request(format!(
+                    "body[{i}].{field}: expected a non-empty string"
+                ))
+                .into_response();
+            }
+        }
+    }
+    let items = objects.len();
+    if let Err(e) = sh.backups.put(&name, objects) {
+        return ApiError::internal(format!("{e:#}")).into_response();
+    }
+    json_response(
+        StatusCode::OK,
+        &json!({"ok": true, "name": name, "items": items}),
+    )
+}
+
+/// `GET /_fake/backups`: the registered backups, `{"items": [{"name", "items"}]}` by name.
+pub async fn backups(State(sh): State<Arc<Shared>>) -> Response {
+    let items: Vec<Value> = sh
+        .backups
+        .counts()
+        .into_iter()
+        .map(|(name, n)| json!({"name": name, "items": n}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"items": items}))
 }

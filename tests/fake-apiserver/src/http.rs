@@ -14,7 +14,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde_json::Value;
 
 use crate::control;
@@ -41,6 +41,8 @@ pub fn router(sh: Arc<Shared>) -> Router {
         .route("/_fake/cut-watches", post(control::cut_watches))
         .route("/_fake/fail", post(control::fail))
         .route("/_fake/latency", post(control::latency))
+        .route("/_fake/backups", get(control::backups))
+        .route("/_fake/backups/{name}", put(control::put_backup))
         .route("/healthz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))

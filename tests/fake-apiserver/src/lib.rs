@@ -6,8 +6,8 @@
 //! paging, watch with resume, bookmarks and 410 Expired, create/update/patch (merge,
 //! strategic, JSON, server-side apply with field ownership), delete with finalizers, status
 //! subresources, `Status` errors, bearer tokens; plus a few controllers (PV/PVC binding, VM →
-//! VMI, VolumeSnapshot readiness, Velero Restore phases) and a `/_fake/` control plane for
-//! fault injection. It is checked with kubectl (1.32 and 1.20) and kube-rs. See README.md for
+//! VMI, VolumeSnapshot readiness, Velero restores of registered backup contents) and a
+//! `/_fake/` control plane for fault injection and backup contents. It is checked with kubectl (1.32 and 1.20) and kube-rs. See README.md for
 //! what it does not do: it is a stand-in, not Kubernetes.
 //!
 //! ```no_run
@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod backup_contents;
 mod config;
 mod control;
 mod controllers;

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde_json::json;
 use tokio::sync::watch;
 
+use crate::backup_contents::BackupContents;
 use crate::config::{Config, RESTORE_OUTCOMES};
 use crate::ops::{Cluster, WriteOpts};
 use crate::persist::Journal;
@@ -42,6 +43,8 @@ pub struct Shared {
     pub cut: watch::Sender<u64>,
     /// The listening address.
     pub addr: SocketAddr,
+    /// The contents of Velero backups, for the Restore controller.
+    pub backups: BackupContents,
 }
 
 /// A running fake API server.
@@ -76,6 +79,7 @@ impl Server {
             None => (None, Vec::new(), 0),
         };
         let store = Store::new(config.history_size, journal, loaded, rv);
+        let backups = BackupContents::load(config.state_dir.as_deref())?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
@@ -90,6 +94,7 @@ impl Server {
             faults: Faults::default(),
             cut,
             addr,
+            backups,
         });
         let nsdef = shared
             .cluster

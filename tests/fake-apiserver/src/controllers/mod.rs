@@ -1,9 +1,10 @@
 //! Just enough controllers for the lab to behave like a cluster: PV/PVC binding, KubeVirt
-//! VM → VMI, VolumeSnapshot readiness, Velero Restore phases. They follow the same change
+//! VM → VMI, VolumeSnapshot readiness, Velero restores. They follow the same change
 //! broadcast as watches and write through the same verbs as clients, so every status change
 //! they make is a real, watchable write. Each is switched on or off by [`crate::Controllers`].
 
 mod pv_binding;
+mod restore_items;
 mod restores;
 mod snapshots;
 mod vm;
@@ -87,7 +88,7 @@ impl Ctx {
             .delete(res, ns, name, &DeleteOpts::default());
     }
 
-    /// Runs `step` after `delay` unless one is already scheduled for `key`.
+    /// Runs `step` after `delay` unless one is already scheduled (or running) for `key`.
     fn after(
         &self,
         key: String,
@@ -105,11 +106,11 @@ impl Ctx {
         let ctx = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(delay).await;
+            step(ctx.clone());
             ctx.scheduled
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .remove(&key);
-            step(ctx);
         });
     }
 }

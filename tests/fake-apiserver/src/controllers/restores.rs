@@ -1,12 +1,15 @@
-//! Velero's restore controller, reduced to its phases: a new Restore is `New`, then
-//! `InProgress` (with `startTimestamp`), then the configured outcome (`Completed`,
-//! `PartiallyFailed` with `errors: 1`, or `Failed` with a `failureReason`), each after
-//! `restore_phase_delay`. The annotation `fake-apiserver.ocpdr.io/restore-outcome` on a
-//! Restore overrides the configured outcome for that restore.
+//! Velero's restore controller: a new Restore is `New`, then `InProgress` (with
+//! `startTimestamp`), then, each after `restore_phase_delay`, it restores the objects of its
+//! backup ([`restore_items`]) and ends in the configured outcome: `Completed` (or
+//! `PartiallyFailed` when an object could not be created), `PartiallyFailed` (at least one
+//! error), or `Failed` with a `failureReason` and nothing restored. `status.progress` and
+//! `warnings` count what was restored. The annotation
+//! `fake-apiserver.ocpdr.io/restore-outcome` on a Restore overrides the configured outcome for
+//! that restore.
 
 use serde_json::{Value, json};
 
-use super::{Ctx, str_at, uid};
+use super::{Ctx, restore_items, str_at, uid};
 use crate::config::RESTORE_OUTCOMES;
 use crate::store::{Change, ChangeType, name_of, namespace_of, now_rfc3339};
 
@@ -65,10 +68,12 @@ fn reconcile(ctx: &Ctx, restore: &Value) {
             }
             let annotated = str_at(&r, &format!("/metadata/annotations/{}", OUTCOME_ANNOTATION.replace('/', "~1")));
             let outcome = if RESTORE_OUTCOMES.contains(&annotated) { annotated } else { ctx.sh.config.controllers.restore_outcome.as_str() };
-            let mut s = json!({"phase": outcome, "completionTimestamp": now_rfc3339(), "warnings": 0,
-                "progress": {"totalItems": 1, "itemsRestored": 1}});
+            let tally = if outcome == "Failed" { restore_items::Tally::default() } else { restore_items::restore(&ctx, &r) };
+            let outcome = if outcome == "Completed" && tally.errors > 0 { "PartiallyFailed" } else { outcome };
+            let mut s = json!({"phase": outcome, "completionTimestamp": now_rfc3339(), "warnings": tally.warnings,
+                "progress": {"totalItems": tally.total, "itemsRestored": tally.restored}});
             match outcome {
-                "PartiallyFailed" => s["errors"] = json!(1),
+                "PartiallyFailed" => s["errors"] = json!(tally.errors.max(1)),
                 "Failed" => s["failureReason"] = json!("fake-apiserver: configured restore failure"),
                 _ => s["errors"] = json!(0),
             }
