@@ -373,10 +373,10 @@ class FailoverRun:
     vms: list[dict]
 
 
-def failover_mode(lab: Lab, say: Say, namespace: str = "app-ns1") -> FailoverRun:
+def failover_mode(lab: Lab, say: Say, namespace: str = "app-ns1", **extra_vars) -> FailoverRun:
     """The failover of one namespace from the newest good backup."""
     say(f"failover of {namespace} from the newest Completed backup")
-    lab.playbook("manual_dr/execute_failover.yml", namespace=namespace).assert_ok()
+    lab.playbook("manual_dr/execute_failover.yml", namespace=namespace, **extra_vars).assert_ok()
     run_dir = lab.evidence_runs("failover")[-1]
     report = json.loads((run_dir / "report.json").read_text())
     vms = json.loads((run_dir / "vms.json").read_text())

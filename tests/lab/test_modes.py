@@ -102,6 +102,24 @@ def test_reconciliation_repairs_drift(running, said):
     assert {"drift.csv", "volumes.csv", "inventory.json", "report.html"} <= {a["path"] for a in manifest["artifacts"]}
 
 
+def test_a_late_delete_of_an_object_that_exists_again_removes_nothing(running):
+    """At-least-once delivery means a DELETED can arrive after the object was re-created: the
+    delete playbook asks the primary first and leaves the DR copy (objects and data) alone."""
+    volumes = json.loads((running.layout.seed / "volumes.json").read_text())
+    victim = next(v for v in volumes if v["namespace"] in modes.WATCHED)
+    pv = running.primary.get("v1", "PersistentVolume", victim["pv"])
+    dr_dir = running.dr_path(victim["path"])
+    before = sorted(str(p) for p in dr_dir.rglob("*"))
+    run = running.playbook("event_driven/handle_resource_delete.yml", resource_object=pv, event_type="DELETED")
+    run.assert_ok()
+    assert "exists on the primary again" in run.stdout
+    assert running.dr.get("v1", "PersistentVolume", victim["pv"])
+    assert sorted(str(p) for p in dr_dir.rglob("*")) == before
+    newest = running.evidence_runs("event-delete")[-1]
+    manifest = json.loads((newest / "manifest.json").read_text())
+    assert manifest["status"] == "partial" and "exists on the primary again" in manifest["summary"]["refused"]
+
+
 def test_failover_runs_the_vms_on_dr(running, said):
     run = modes.failover_mode(running, said.append)
     assert run.vms and all(vm["running"] for vm in run.vms), run.vms
@@ -112,3 +130,23 @@ def test_failover_runs_the_vms_on_dr(running, said):
     assert STORAGE_KINDS <= {r.split(".")[0] for r in excluded}, excluded
     verify_evidence(run.run_dir)
     assert (run.run_dir / "report.html").stat().st_size > 0
+
+
+def test_failover_with_the_primary_down_skips_its_steps(running, said):
+    """A real disaster: neither the primary API nor its NFS server answers. The failover warns,
+    skips stopping VMs and the final sync, and still brings the VMs up on DR from the backup."""
+    run = modes.failover_mode(
+        running,
+        said.append,
+        namespace="app-ns2",
+        failover_primary_nfs_host="primary-nfs.unreachable.invalid",
+        ocp_primary_auth={"host": "https://127.0.0.1:9", "api_key": "x", "validate_certs": False},
+    )
+    steps = {s["name"]: s for s in run.steps}
+    assert steps["Check the primary site"]["status"] == "partial"
+    assert steps["Stop the VMs on the primary"]["status"] == "skipped"
+    assert steps["Final data sync"]["status"] == "skipped"
+    assert run.vms and all(vm["running"] for vm in run.vms), run.vms
+    manifest = json.loads((run.run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "partial" and manifest["summary"]["warnings"] == 2
+    verify_evidence(run.run_dir)
