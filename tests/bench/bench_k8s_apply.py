@@ -33,9 +33,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from harness import paths  # noqa: E402
 from harness.apiserver import FakeApiServer, binary  # noqa: E402
+from harness.bench_venv import bench_venv  # noqa: E402
 
-BENCH_VENV = paths.BUILD / "bench-venv"
-REQUIREMENTS = Path(__file__).with_name("requirements.txt")
 
 OCPDR_PLAYBOOK = """
 - name: ocpdr - one k8s_apply task, then the inventory
@@ -87,18 +86,6 @@ KUBERNETES_CORE_PLAYBOOK = """
       ansible.builtin.assert:
         that: claims.resources | length == pairs | int
 """
-
-
-def bench_venv() -> Path:
-    """The bench venv, created from tests/bench/requirements.txt when missing or stale."""
-    stamp = BENCH_VENV / ".requirements"
-    wanted = REQUIREMENTS.read_text()
-    if not (BENCH_VENV / "bin" / "ansible-playbook").exists() or not stamp.exists() or stamp.read_text() != wanted:
-        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
-        subprocess.run([str(BENCH_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-                        "-r", str(REQUIREMENTS)], check=True)
-        stamp.write_text(wanted)
-    return BENCH_VENV
 
 
 def objects(prefix: str, namespace: str, pairs: int) -> list[dict]:

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import apiserver as fake  # noqa: E402
 from harness import forwarder as ocpdr  # noqa: E402
+from harness.bench_venv import bench_venv  # noqa: E402
 from harness import paths  # noqa: E402
 from harness.ports import free_port, wait_for_port  # noqa: E402
 from harness.storage import Kube, pv, pvc, vs, vsc  # noqa: E402
@@ -45,20 +46,11 @@ from harness.webhook_receiver import count as received  # noqa: E402
 
 NS = "bench"
 TOKEN = "bench-token"
-BENCH_VENV = paths.BUILD / "bench-venv"
-BENCH_REQUIREMENTS = Path(__file__).parent / "requirements.txt"
 
 
 def bench_python() -> Path:
-    """The bench venv's python, created from tests/bench/requirements.txt when missing or stale."""
-    stamp = BENCH_VENV / ".requirements"
-    want = BENCH_REQUIREMENTS.read_text()
-    if not (BENCH_VENV / "bin" / "python").exists() or not stamp.exists() or stamp.read_text() != want:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(BENCH_VENV)], check=True)
-        pip = [str(BENCH_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
-        subprocess.run([*pip, "-r", str(BENCH_REQUIREMENTS)], check=True)
-        stamp.write_text(want)
-    return BENCH_VENV / "bin" / "python"
+    """The bench venv's python (the seed forwarder's interpreter)."""
+    return bench_venv() / "bin" / "python"
 
 
 def rss_mib(pid: int) -> float:
