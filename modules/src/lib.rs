@@ -30,8 +30,8 @@ use serde_json::{Map, Value};
 use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
 
-/// What replaces a secret value in any output.
-pub const MASK: &str = "********";
+/// What replaces a secret value in any output (the same mask the evidence redacts with).
+pub use ocpdr_core::evidence::redact::MASK;
 
 /// The collection these modules ship in.
 pub const COLLECTION: &str = "ocpdr.dr";
