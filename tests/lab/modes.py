@@ -8,7 +8,9 @@
    shows it (objects and bytes) and records the time that took (the RPO of that event).
 2. **Scheduled reconciliation**: `execute_periodic_sync.yml` once to bring DR up to date, then
    the DR side is broken on purpose (a DR PV object deleted, a DR file corrupted) and the next
-   run's drift report names both and repairs them.
+   run's drift report names both and repairs them. The run also writes the volume map that
+   the NFS change watcher reads: with it, writes inside a volume (no Kubernetes event at all)
+   reach DR through `ocpdr-forwarder nfs-watch`, the same webhook and `handle_volume_data.yml`.
 3. **Failover**: `execute_failover.yml` with the lab's newest good backup, until the VMs run on DR.
 
 Each function returns what it measured and raises `ScenarioError` with the evidence when the DR
@@ -32,6 +34,7 @@ import yaml
 
 from harness import paths
 from harness.ansible import PlaybookRun, ansible_env, run_playbook
+from harness import nfswatch
 from harness.forwarder import Forwarder
 from harness.ports import free_port, wait_for_port
 from harness.rulebook import SHIM_SOURCES, java_home
@@ -132,8 +135,11 @@ def _get(cluster: Cluster, api_version: str, kind: str, name: str, namespace: st
 class EventPipeline:
     """The forwarder and ansible-rulebook with the local rulebook, as one running pipeline."""
 
-    def __init__(self, lab: Lab, workdir: Path) -> None:
+    def __init__(self, lab: Lab, workdir: Path, watch_data: bool = False) -> None:
+        """`watch_data` also starts the NFS change watcher on the primary export."""
         self.lab = lab
+        self.watch_data = watch_data
+        self.watcher: Forwarder | None = None
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.token = secrets.token_hex(16)
@@ -178,14 +184,32 @@ class EventPipeline:
             self.workdir,
         ).start()
         self.forwarder.wait_ready()
+        if self.watch_data:
+            self.watcher = nfswatch.watcher(
+                {
+                    "EXPORT_ROOTS": str(self.lab.sites["primary"].export),
+                    "WEBHOOK_URL": f"http://127.0.0.1:{self.port}/ocpdr",
+                    "WEBHOOK_TOKEN": self.token,
+                    "CLUSTER_NAME": "primary",
+                    "STATE_FILE": str(self.workdir / "nfs-watch-pending.json"),
+                    "CATCHUP_ON_START": "false",
+                },
+                self.workdir,
+            ).start()
+            watcher = self.watcher
+            watcher.wait_until(
+                lambda: watcher.metric("ocpdr_forwarder_volume_map_loads_total", result="ok") >= 1,
+                what="the volume map loaded",
+            )
         return self
 
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self) -> None:
-        if self.forwarder is not None:
-            self.forwarder.stop()
+        for process in (self.watcher, self.forwarder):
+            if process is not None:
+                process.stop()
         if self.rulebook is not None and self.rulebook.poll() is None:
             self.rulebook.send_signal(signal.SIGINT)
             try:
@@ -367,6 +391,39 @@ def periodic_mode(lab: Lab, say: Say) -> PeriodicRun:
 
 
 @dataclass
+class DataRun:
+    rpo_seconds: float
+    recorded_rpo: float
+    events: int
+    run_dir: Path
+
+
+def data_mode(lab: Lab, say: Say, workdir: Path, timeout: float = 120) -> DataRun:
+    """Writes inside a volume (no Kubernetes event): the change watcher carries them to DR.
+    Needs the volume map of a reconciliation (periodic_mode) on the primary export."""
+    volumes = json.loads((lab.layout.seed / "volumes.json").read_text())
+    volume = next(v for v in volumes if v["namespace"] in WATCHED)
+    disk = Path(volume["path"]) / "guest-writes.log"
+    dr_copy = lab.dr_path(str(disk))
+    before = len(lab.evidence_runs("data-sync"))
+    with EventPipeline(lab, workdir, watch_data=True) as pipeline:
+        say("NFS change watcher on the primary export, with the volume map of the last reconciliation")
+        started = time.monotonic()
+        nfswatch.write(disk, writes=10_000, files=20)
+        say(f"a guest wrote 10,000 records into {disk.name} and churned 20 files in {volume['namespace']}/{volume['claim']}")
+        done = wait_for(
+            "the written data on DR",
+            lambda: sha256(dr_copy) == sha256(disk) and len(lab.evidence_runs("data-sync")) > before,
+            timeout,
+            lambda: pipeline.text()[-4000:],
+        )
+        say(f"  on DR after {done - started:.1f}s: identical {disk.name}")
+    runs = lab.evidence_runs("data-sync")[before:]
+    recorded = json.loads((runs[-1] / "manifest.json").read_text())["summary"]["rpo_seconds"]
+    return DataRun(done - started, float(recorded), len(runs), runs[-1])
+
+
+@dataclass
 class FailoverRun:
     run_dir: Path
     steps: list[dict]
@@ -399,6 +456,8 @@ def run_all(layout: Layout) -> int:
         events = event_mode(lab, say, workdir)
         say("== 2. scheduled reconciliation")
         periodic = periodic_mode(lab, say)
+        say("== 2b. near-real-time data: the NFS change watcher")
+        data = data_mode(lab, say, workdir)
         say("== 3. failover")
         failover = failover_mode(lab, say)
     except ScenarioError as err:
@@ -408,6 +467,8 @@ def run_all(layout: Layout) -> int:
     print("Event-driven replication (RPO = primary change -> DR shows objects and bytes)")
     for e in events.results:
         print(f"  {e.change:<34} {e.rpo_seconds:6.1f} s")
+    print(f"  {'writes inside a volume (watcher)':<34} {data.rpo_seconds:6.1f} s"
+          f"  ({data.events} data-sync job(s); recorded RPO first write -> synced {data.recorded_rpo:.1f} s)")
     print("Hourly reconciliation: drift found and repaired")
     for d in periodic.drift:
         print(f"  {d['kind']:<22} {d['name']:<32} {d['issue']:<20} {'resolved' if d['resolved'] else 'open'}")
