@@ -96,6 +96,22 @@ def test_reconciliation_repairs_drift(running, said):
                 if f.is_file():
                     assert modes.sha256(running.dr_path(str(f))) == modes.sha256(f), f
     assert modes.sha256(run.corrupted) == modes.sha256(run.source), "the corrupted DR file was not repaired"
+
+    # Ready snapshots: pre-provisioned on DR (Retain), kept in the metadata store, archive copied.
+    metadata = Path(running.sites["dr"].export) / ".ocpdr-metadata"
+    for vs in primary.list("snapshot.storage.k8s.io/v1", "VolumeSnapshot"):
+        if vs["metadata"]["namespace"] not in modes.WATCHED or not vs.get("status", {}).get("readyToUse"):
+            continue
+        content = vs["status"]["boundVolumeSnapshotContentName"]
+        dr_vsc = dr.get("snapshot.storage.k8s.io/v1", "VolumeSnapshotContent", content)
+        assert dr_vsc["spec"]["deletionPolicy"] == "Retain" and "snapshotHandle" in dr_vsc["spec"]["source"]
+        dr.get("snapshot.storage.k8s.io/v1", "VolumeSnapshot", vs["metadata"]["name"], vs["metadata"]["namespace"])
+        assert (metadata / "volumesnapshotcontents" / f"{content}.json").is_file()
+        assert (metadata / "volumesnapshots" / vs["metadata"]["namespace"] / f"{vs['metadata']['name']}.json").is_file()
+    archives = list(Path(running.sites["primary"].export).rglob("*.tar.gz"))
+    assert archives, "the lab seeds a CSI NFS snapshot archive"
+    for archive in archives:
+        assert modes.sha256(running.dr_path(str(archive))) == modes.sha256(archive), archive
     verify_evidence(run.run_dir)
     manifest = json.loads((run.run_dir / "manifest.json").read_text())
     assert manifest["summary"]["drift"] >= 2
