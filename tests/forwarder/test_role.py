@@ -15,8 +15,8 @@ from harness.storage import Kube, pvc
 
 PLAYBOOK = Path(__file__).parent / "deploy.yml"
 NS = "ocpdr-forwarder"
-APPLY = "Apply the ServiceAccount, RBAC, state ConfigMap, Deployment and metrics Service"
-SECRET = "Apply the webhook credentials Secret"
+APPLY = "ocpdr.dr.event_forwarder : Apply the ServiceAccount, RBAC, state ConfigMap, Deployment and metrics Service"
+SECRET = "ocpdr.dr.event_forwarder : Apply the webhook credentials Secret"
 
 
 def get(server, path: str) -> dict | None:
