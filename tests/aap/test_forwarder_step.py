@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import base64
 
-import pytest
 from aap_setup import NAMESPACES, SECRETS, assert_no_secret, configure, recap
-
-from harness import paths
 
 WEBHOOK_URL = "https://ocpdr-events.apps.primary.test/ocpdr"
 NS = "ocpdr-forwarder"
-
-pytestmark = pytest.mark.skipif(
-    not (paths.REPO / "collection" / "plugins" / "modules" / "k8s_apply.yml").exists(),
-    reason="the event_forwarder role needs ocpdr.dr.k8s_apply, which is not in this checkout yet",
-)
 
 
 def get(server, path: str) -> dict | None:
@@ -26,8 +18,6 @@ def get(server, path: str) -> dict | None:
 
 def test_eda_half_deploys_the_forwarder_with_the_webhook_url_and_token(collection, fake_controller, fake_eda, fake_apiserver):
     apiserver = fake_apiserver(args=["--no-controllers"])
-    if apiserver.request("GET", "/apis/rbac.authorization.k8s.io/v1")[0] != 200:
-        pytest.skip("the fake API server serves no rbac.authorization.k8s.io yet: the role cannot apply its ClusterRole")
     settings = {"aap_forwarder_deploy": True, "aap_eda_webhook_url": WEBHOOK_URL,
                 "ocp_primary_auth": {"kubeconfig": str(apiserver.kubeconfig)}}  # fmt: skip
     first = configure(fake_controller, fake_eda, tags=["eda"], **settings).assert_ok()
