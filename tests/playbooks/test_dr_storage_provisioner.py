@@ -51,7 +51,7 @@ def seed_primary(primary) -> None:
            {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
             "metadata": {"name": "snap-app1-content"},
             "spec": {"deletionPolicy": "Retain", "driver": "nfs.csi.k8s.io",
-                     "source": {"snapshotHandle": "nfs-primary#exports#snap-app1"},
+                     "source": {"snapshotHandle": "nfs-primary#exports#snap-app1#snap-app1#pvc-app1"},
                      "volumeSnapshotRef": {"namespace": "app1", "name": "snap-app1"}}},
            {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
             "metadata": {"name": "snap-app1", "namespace": "app1"},
@@ -88,6 +88,9 @@ def test_dr_storage_provisioner_end_to_end(collection, fake_apiserver):
     vs = get(dr, "/apis/snapshot.storage.k8s.io/v1/namespaces/app1/volumesnapshots/snap-app1")
     assert vs["status"]["readyToUse"] is True
     assert vs["status"]["boundVolumeSnapshotContentName"] == "snap-app1-content"
+    # The content points at the DR copy of the snapshot archive, on the DR server.
+    vsc = get(dr, "/apis/snapshot.storage.k8s.io/v1/volumesnapshotcontents/snap-app1-content")
+    assert vsc["spec"]["source"]["snapshotHandle"] == "nfs-dr.example.com#exports-dr#snap-app1#snap-app1#pvc-app1"
 
     # The seed's order, as the DR server recorded the writes: volumes before claims.
     ranks = {"Namespace": 0, "PersistentVolume": 1, "VolumeSnapshotContent": 1,
