@@ -14,12 +14,26 @@ import yaml
 from harness import paths
 from harness.ansible import ansible_env
 
-PLAYBOOKS = sorted(
-    p
-    for p in (paths.REPO / "playbooks").rglob("*.yml")
-    # Task files included by a playbook (e.g. manual_dr/step.yml) are not plays.
-    if any("hosts" in play or "ansible.builtin.import_playbook" in play for play in yaml.safe_load(p.read_text()))
-)
+
+
+class _AnsibleYaml(yaml.SafeLoader):
+    """Reads Ansible YAML: its `!unsafe` and `!vault` tags are kept as plain strings."""
+
+
+for _tag in ("!unsafe", "!vault"):
+    _AnsibleYaml.add_constructor(_tag, lambda loader, node: loader.construct_scalar(node))
+
+
+def _is_playbook(path: Path) -> bool:
+    """Plays have `hosts` or import a playbook; task files included by one (e.g.
+    manual_dr/step.yml, aap/tasks/*.yml) and vars files are not plays."""
+    data = yaml.load(path.read_text(), Loader=_AnsibleYaml)  # noqa: S506 - a SafeLoader subclass
+    return isinstance(data, list) and any(
+        isinstance(play, dict) and ("hosts" in play or "ansible.builtin.import_playbook" in play) for play in data
+    )
+
+
+PLAYBOOKS = sorted(p for p in (paths.REPO / "playbooks").rglob("*.yml") if _is_playbook(p))
 RULEBOOKS = sorted((paths.REPO / "rulebooks").glob("*.yml"))
 
 
