@@ -24,6 +24,7 @@ PLAYBOOKS = {
     "EDA - Sync VSC Metadata": "playbooks/event_driven/handle_snapshot_sync.yml",
     "EDA - Delete VolumeSnapshot Metadata": "playbooks/event_driven/handle_snapshot_delete.yml",
     "EDA - Delete VSC Metadata": "playbooks/event_driven/handle_snapshot_delete.yml",
+    "EDA - Sync Volume Data": "playbooks/event_driven/handle_volume_data.yml",
     "DR - Periodic sync": "playbooks/scheduled/execute_periodic_sync.yml",
     "DR - Execute failover": "playbooks/manual_dr/execute_failover.yml",
 }
