@@ -98,7 +98,7 @@ def test_role_deploys_a_working_least_privilege_forwarder(collection, apiserver,
     try:
         forwarder.wait_ready()
         kube.create(pvc(WATCHED, "from-the-deployment"))
-        eda.wait_for_events(lambda ev: any(e["name"] == "from-the-deployment" and e["cluster"] == cluster_name for e in ev))
+        eda.wait_for_events(lambda ev: any(e.get("name") == "from-the-deployment" and e.get("cluster") == cluster_name for e in ev))
     finally:
         assert forwarder.stop() == 0
     state = get(apiserver, f"/api/v1/namespaces/{NS}/configmaps/ocpdr-forwarder-state")
