@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from harness.forwarder import Forwarder
 from harness.ports import free_port, wait_for_port
 from harness.rulebook import SHIM_SOURCES, java_home
 from harness.sshd import SshSite
-from lab import components
+from lab import components, processes
 from lab.cluster import ApiError, Cluster
 from lab.layout import Layout
 from lab.state import LabState
@@ -210,13 +209,11 @@ class EventPipeline:
         for process in (self.watcher, self.forwarder):
             if process is not None:
                 process.stop()
+        # With the playbooks it still runs (e.g. for the forwarder's start-up relist): they run in
+        # sessions of their own and would outlive the lab.
         if self.rulebook is not None and self.rulebook.poll() is None:
-            self.rulebook.send_signal(signal.SIGINT)
-            try:
-                self.rulebook.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.rulebook.kill()
-                self.rulebook.wait()
+            processes.terminate({self.rulebook.pid: processes.start_time(self.rulebook.pid)}, timeout=30)
+            self.rulebook.wait()
 
     def __enter__(self) -> EventPipeline:
         return self.start()
