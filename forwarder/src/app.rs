@@ -3,7 +3,7 @@
 //! saves the state.
 
 use crate::config::Config;
-use crate::deliver::{Acknowledge, Deliverable, Delivery};
+use crate::deliver::{self, Acknowledge, Deliverable, Delivery};
 use crate::known::Known;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
@@ -65,10 +65,7 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
         retry_max: cfg.delivery.retry_max,
         slow_retry: cfg.delivery.auth_retry,
     });
-    let mut workers = JoinSet::new();
-    for _ in 0..cfg.delivery.workers {
-        workers.spawn(delivery.clone().worker());
-    }
+    let workers = delivery.spawn_workers(cfg.delivery.workers);
     let readiness_probe = tokio::spawn(probe_webhook(delivery.clone()));
 
     let filter = Arc::new(cfg.filter.clone());
@@ -109,13 +106,7 @@ pub async fn run(cfg: Config, webhook: Webhook) -> anyhow::Result<()> {
     );
     watches.abort_all();
     outbox.close();
-    let drained = tokio::time::timeout(cfg.delivery.shutdown_grace, async {
-        while workers.join_next().await.is_some() {}
-    })
-    .await
-    .is_ok();
-    if !drained {
-        workers.abort_all();
+    if !deliver::drain(workers, cfg.delivery.shutdown_grace).await {
         warn!(
             undelivered = outbox.pending(),
             "grace period over: undelivered changes are sent again after the restart"

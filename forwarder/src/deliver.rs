@@ -16,7 +16,22 @@ use crate::retry::{Backoff, Failure, Pace};
 use crate::state_store::Delivered;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
 use tracing::{debug, error, warn};
+
+/// At shutdown, once the outbox is closed: waits up to `grace` for the workers to empty it, then
+/// stops those still retrying. Returns whether everything queued was delivered.
+pub async fn drain(mut workers: JoinSet<()>, grace: Duration) -> bool {
+    let drained = tokio::time::timeout(grace, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await
+    .is_ok();
+    if !drained {
+        workers.abort_all();
+    }
+    drained
+}
 
 /// What the outbox and the delivery workers need of an event, whatever produced it.
 pub trait Deliverable: Keyed + Send + Sync + 'static {
@@ -99,6 +114,18 @@ pub struct Delivery<T: Deliverable = Change> {
 }
 
 impl<T: Deliverable> Delivery<T> {
+    /// Starts `count` workers.
+    pub fn spawn_workers(self: &Arc<Self>, count: usize) -> JoinSet<()>
+    where
+        T::Key: Send,
+    {
+        let mut workers = JoinSet::new();
+        for _ in 0..count {
+            workers.spawn(self.clone().worker());
+        }
+        workers
+    }
+
     /// One worker: runs until the outbox is closed and empty.
     pub async fn worker(self: Arc<Self>) {
         while let Some(change) = self.outbox.take().await {

@@ -1,15 +1,38 @@
 //! `ocpdr-forwarder`: flags and environment in, JSON logs out; see the crate docs.
 
-use ocpdr_forwarder::config::{self, Command};
+use ocpdr_forwarder::config::{self, Command, WebhookConfig};
 use ocpdr_forwarder::{app, nfswatch, webhook::Webhook};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let env = |name: &str| std::env::var(name).ok();
     if args.first().map(String::as_str) == Some("nfs-watch") {
-        return nfs_watch(&args[1..]);
+        // `ocpdr-forwarder nfs-watch`: the NFS change watcher.
+        return launch(
+            nfswatch::config::parse(env, &args[1..]),
+            |cfg| (cfg.webhook.clone(), cfg.delivery.log_level.clone()),
+            nfswatch::app::run,
+        );
     }
-    let cfg = match config::parse(|name| std::env::var(name).ok(), &args) {
+    launch(
+        config::parse(env, &args),
+        |cfg| (cfg.webhook.clone(), cfg.delivery.log_level.clone()),
+        app::run,
+    )
+}
+
+/// Acts on the parsed command line of a mode: help, version, or `run` with its configuration
+/// (`parts` gives the webhook settings and the log level) and a webhook client.
+fn launch<C, F>(
+    parsed: Result<Command<C>, config::Error>,
+    parts: impl FnOnce(&C) -> (WebhookConfig, String),
+    run: impl FnOnce(C, Webhook) -> F,
+) -> ExitCode
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let cfg = match parsed {
         Ok(Command::Run(cfg)) => *cfg,
         Ok(Command::Help(text)) => {
             print!("{text}");
@@ -24,36 +47,12 @@ fn main() -> ExitCode {
     // kube and reqwest both use rustls on aws-lc-rs; installing it explicitly keeps a second
     // provider, should a dependency ever pull one in, from making rustls panic at first use.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let webhook = match Webhook::new(&cfg.webhook) {
+    let (webhook, log_level) = parts(&cfg);
+    let webhook = match Webhook::new(&webhook) {
         Ok(w) => w,
         Err(err) => return invalid(&err),
     };
-    serve(&cfg.delivery.log_level, app::run(cfg.clone(), webhook))
-}
-
-/// `ocpdr-forwarder nfs-watch`: the NFS change watcher.
-fn nfs_watch(args: &[String]) -> ExitCode {
-    let cfg = match nfswatch::config::parse(|name| std::env::var(name).ok(), args) {
-        Ok(Command::Run(cfg)) => *cfg,
-        Ok(Command::Help(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Version) => {
-            println!("ocpdr-forwarder {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Err(err) => return invalid(&err),
-    };
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let webhook = match Webhook::new(&cfg.webhook) {
-        Ok(w) => w,
-        Err(err) => return invalid(&err),
-    };
-    serve(
-        &cfg.delivery.log_level.clone(),
-        nfswatch::app::run(cfg, webhook),
-    )
+    serve(&log_level, run(cfg, webhook))
 }
 
 /// Sets up JSON logs and runs `task` to completion on a new runtime.

@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,19 +33,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness import paths  # noqa: E402
-from lab import modes  # noqa: E402
+from lab import command, modes  # noqa: E402
 from lab.layout import Layout  # noqa: E402
 
 
 def lab(lab_dir: Path, *args: str) -> None:
-    subprocess.run(
-        [str(paths.venv_bin("python")), "-m", "lab", "--lab-dir", str(lab_dir), *args],
-        cwd=paths.REPO,
-        env={**os.environ, "PYTHONPATH": str(paths.REPO / "tests")},
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    """The lab's command line; fails with its output."""
+    done = command.lab(lab_dir, *args)
+    if done.returncode != 0:
+        raise RuntimeError(f"lab {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
 
 
 def newest_on_dr(copy: Path) -> float | None:

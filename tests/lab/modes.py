@@ -27,6 +27,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -483,7 +484,5 @@ def run_all(layout: Layout) -> int:
 
 
 def _seconds(start: str, end: str) -> float:
-    from datetime import datetime
-
-    parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
-    return (parse(end) - parse(start)).total_seconds()
+    """Seconds between two RFC 3339 times."""
+    return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()

@@ -22,23 +22,12 @@ from harness import paths
 from harness.ansible import run_playbook
 from harness.apiserver import wait_until
 from lab import components, processes
+from lab.command import lab
 from lab.layout import Layout
 from lab.state import LabState
 
 SEED, SCALE = 3, 1
 PLAYBOOK = Path(__file__).with_name("lab_reach.yml")
-
-
-def lab(lab_dir: Path, *args: str) -> subprocess.CompletedProcess:
-    """Runs the lab's command line as `make lab-*` does."""
-    return subprocess.run(
-        [str(paths.venv_bin("python")), "-m", "lab", "--lab-dir", str(lab_dir), *args],
-        cwd=paths.REPO,
-        env={**os.environ, "PYTHONPATH": str(paths.REPO / "tests")},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
 
 
 def lab_processes(lab_dir: Path) -> set[int]:

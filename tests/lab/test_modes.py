@@ -18,7 +18,7 @@ import pytest
 
 from lab import modes
 from lab.layout import Layout
-from lab.test_lab import lab
+from lab.command import lab
 
 STORAGE_KINDS = {"persistentvolumes", "persistentvolumeclaims", "volumesnapshots", "volumesnapshotcontents"}
 

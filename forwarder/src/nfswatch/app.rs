@@ -5,7 +5,7 @@
 //! undelivered stays in the journal and is sent after the restart.
 
 use crate::app::{probe_webhook, wait_for_signal};
-use crate::deliver::{Acknowledge, Delivery};
+use crate::deliver::{self, Acknowledge, Delivery};
 use crate::metrics::Metrics;
 use crate::nfswatch::config::NfsConfig;
 use crate::nfswatch::debounce::{Burst, Debouncer};
@@ -24,7 +24,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 
 /// Events buffered between the source thread and the watcher loop; when full the source thread
@@ -87,10 +86,7 @@ pub async fn run(cfg: NfsConfig, webhook: Webhook) -> anyhow::Result<()> {
         retry_max: cfg.delivery.retry_max,
         slow_retry: cfg.delivery.auth_retry,
     });
-    let mut workers = JoinSet::new();
-    for _ in 0..cfg.delivery.workers {
-        workers.spawn(delivery.clone().worker());
-    }
+    let workers = delivery.spawn_workers(cfg.delivery.workers);
     let readiness_probe = tokio::spawn(probe_webhook(delivery.clone()));
 
     // The source starts before the catch-up is queued, so no change falls between the two.
@@ -158,13 +154,7 @@ pub async fn run(cfg: NfsConfig, webhook: Webhook) -> anyhow::Result<()> {
         w.send_burst(burst).await;
     }
     outbox.close();
-    let drained = tokio::time::timeout(w.cfg.delivery.shutdown_grace, async {
-        while workers.join_next().await.is_some() {}
-    })
-    .await
-    .is_ok();
-    if !drained {
-        workers.abort_all();
+    if !deliver::drain(workers, w.cfg.delivery.shutdown_grace).await {
         warn!(
             undelivered = outbox.pending(),
             "grace period over: undelivered bursts stay in STATE_FILE and are sent after the restart"
