@@ -277,8 +277,11 @@ def test_410_gone_during_a_burst_sends_the_missed_delete_as_synthetic(apiserver,
             apiserver.control("expire-history", {})
         finally:
             os.kill(forwarder.proc.pid, signal.SIGCONT)
+        # The watch reads the cut only once the outbox has room again (it pauses rather than
+        # drop), which takes as long as the shared rulebook needs to take the burst's backlog.
         forwarder.wait_until(
             lambda: forwarder.metric("ocpdr_forwarder_relists_total", kind="PersistentVolumeClaim") >= 1,
+            timeout=180,
             what="a relist",
         )
     finally:
